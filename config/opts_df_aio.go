@@ -1,0 +1,27 @@
+package config
+
+// Names of the [df_aio] options.
+const (
+	GroupDFAIO    = "df_aio"
+	OptDataDir    = "data_dir"
+	OptRestListen = "rest_listen"
+)
+
+func dfAIOGroup() groupDef {
+	return groupDef{
+		Group: Group{Name: GroupDFAIO, Help: "Options of the all-in-one launcher df-aio."},
+		opts: []Opt{
+			{
+				Name: OptDataDir, Kind: KindStr, Default: "",
+				Help: "Directory for the embedded etcd data, sockets and logs. When empty, " +
+					"df-aio creates a new directory under the system temporary directory " +
+					"(os.TempDir) and removes it on exit; set a path to keep the state.",
+			},
+			{
+				Name: OptRestListen, Kind: KindStr, Default: "127.0.0.1:9696",
+				Check: checkHostPort, FormatHelp: "host:port",
+				Help: "Address of the neutron server's REST API started by df-aio.",
+			},
+		},
+	}
+}

@@ -1,0 +1,61 @@
+package config
+
+import (
+	"net/netip"
+	"time"
+)
+
+// DFSettings are the [df] options, typed.
+type DFSettings struct {
+	PubSubDriver                        string
+	NBDBDriver                          string
+	RemoteDBHosts                       []string
+	ManagementIP                        netip.Addr
+	PublisherTimeout                    time.Duration // NB DB lease TTL of a publisher's row
+	DBSyncTime                          time.Duration
+	EnableSelectiveTopologyDistribution bool
+	EnableNeutronNotifier               bool
+	WireMode                            string // WireModeV2 or WireModeStrict
+}
+
+// DF returns the [df] options.
+func (c *Config) DF() DFSettings {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return DFSettings{
+		PubSubDriver:                        c.str(GroupDF, OptPubSubDriver),
+		NBDBDriver:                          c.str(GroupDF, OptNBDBDriver),
+		RemoteDBHosts:                       c.list(GroupDF, OptRemoteDBHosts),
+		ManagementIP:                        c.ip(GroupDF, OptManagementIP),
+		PublisherTimeout:                    c.duration(GroupDF, OptPublisherTimeout),
+		DBSyncTime:                          c.duration(GroupDF, OptDBSyncTime),
+		EnableSelectiveTopologyDistribution: c.bool(GroupDF, OptEnableSelectiveTopologyDistribution),
+		EnableNeutronNotifier:               c.bool(GroupDF, OptEnableNeutronNotifier),
+		WireMode:                            c.str(GroupDF, OptWireMode),
+	}
+}
+
+// Host returns [DEFAULT] host.
+func (c *Config) Host() string { return c.Str(GroupDefault, OptHost) }
+
+// PortSource returns [controller] port_source: PortSourceFake or
+// PortSourceOVSDB.
+func (c *Config) PortSource() string { return c.Str(GroupController, OptPortSource) }
+
+// AIOSettings are the [df_aio] options.
+type AIOSettings struct {
+	// DataDir is empty when df-aio should create (and remove) a temporary
+	// directory under os.TempDir.
+	DataDir    string
+	RestListen string // host:port of the neutron server REST API
+}
+
+// AIO returns the [df_aio] options.
+func (c *Config) AIO() AIOSettings {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return AIOSettings{
+		DataDir:    c.str(GroupDFAIO, OptDataDir),
+		RestListen: c.str(GroupDFAIO, OptRestListen),
+	}
+}
