@@ -13,9 +13,10 @@ func dfAIOGroup() groupDef {
 		opts: []Opt{
 			{
 				Name: OptDataDir, Kind: KindStr, Default: "",
-				Help: "Directory for the embedded etcd data, sockets and logs. When empty, " +
-					"df-aio creates a new directory under the system temporary directory " +
-					"(os.TempDir) and removes it on exit; set a path to keep the state.",
+				Help: "Directory for the embedded etcd data, its socket and the config file " +
+					"df-aio writes for other tools. When empty, df-aio uses dragonflow-aio " +
+					"under the system temporary directory (os.TempDir), kept across runs so " +
+					"the config file path stays the same; delete it to start afresh.",
 			},
 			{
 				Name: OptRestListen, Kind: KindStr, Default: "127.0.0.1:9696",

@@ -21,12 +21,16 @@ var benignWarnings = []string{
 }
 
 // shutdownNoise are the errors etcd's serving goroutines return when Close
-// stops them, which etcd logs at warn and error level (etcd-io/etcd#17424). Matched
-// by message where the type is not importable (cmux, grpc).
+// stops them, which etcd logs at warn and error level (etcd-io/etcd#17424).
+// Matched by message where the error value is not importable.
 var shutdownNoise = []string{
 	"mux: server closed",
 	"mux: listener closed",
 	"grpc: the server has been stopped",
+	// Background requests (publishing the member, setting the cluster
+	// version) cut short by a Close right after the start.
+	"etcdserver: request cancelled",
+	"etcdserver: server stopped",
 }
 
 // traceLevel is below slog.LevelDebug: etcd's own debug lines (bbolt logs
