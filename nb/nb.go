@@ -151,12 +151,12 @@ type Driver interface {
 	// Watch streams changes of table starting at revision fromRev (0: from
 	// now, i.e. every change committed after Watch returns is delivered; a
 	// driver must fix the start revision before returning). Events arrive
-	// in revision order, grouped in responses. The channel
-	// is closed when ctx is canceled (no error sent), when the driver is
-	// closed (last response Err wraps ErrClosed), or after a terminal error
-	// such as ErrCompacted (last response carries it). Callers must cancel
-	// ctx when they stop reading. Drivers never drop events silently: a
-	// watcher that cannot keep up is ended with an error instead.
+	// in revision order, grouped in responses. The channel is closed when
+	// ctx is canceled (no error sent), when the driver is closed (last
+	// response Err wraps ErrClosed), or after a terminal error such as
+	// ErrCompacted (last response carries it). Callers must cancel ctx when
+	// they stop reading. Drivers never drop events silently: a watcher that
+	// cannot keep up is ended with an error instead.
 	Watch(ctx context.Context, table string, fromRev int64) <-chan WatchResponse
 
 	// Compact discards history before rev; later watches from an older

@@ -89,7 +89,11 @@ func (d *Driver) Compact(ctx context.Context, rev int64) error {
 	d.compactRev = rev
 	for table, hist := range d.history {
 		i := sort.Search(len(hist), func(i int) bool { return hist[i].KV.ModRevision >= rev })
-		d.history[table] = append([]nb.Event(nil), hist[i:]...)
+		if i == len(hist) {
+			delete(d.history, table)
+		} else {
+			d.history[table] = append([]nb.Event(nil), hist[i:]...)
+		}
 	}
 	return nil
 }

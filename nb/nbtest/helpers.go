@@ -21,8 +21,11 @@ const (
 	waitTimeout = 10 * time.Second
 	// caseTimeout bounds each case's context.
 	caseTimeout = 60 * time.Second
-	// leaseTTL is long enough that etcd does not raise it to its minimum.
+	// leaseTTL is for cases that wait for expiry: short, yet long enough
+	// that etcd does not raise it to its minimum.
 	leaseTTL = 2 * time.Second
+	// longTTL is for cases that must not see expiry, even on a loaded machine.
+	longTTL = time.Minute
 	// expirySlack is how long after the TTL a real-time driver may take to
 	// delete a lease's rows (etcd checks expiry every 500 ms).
 	expirySlack = 5 * time.Second

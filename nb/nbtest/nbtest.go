@@ -5,9 +5,10 @@
 // relative revisions are asserted (a fresh etcd starts at revision 1, its
 // first write gets 2). Waiting is bounded: watch reads time out after
 // waitTimeout, and on real time lease expiry is polled for up to TTL+5s.
-// Lease cases use a 2 s TTL (etcd rounds shorter TTLs up to its minimum);
-// on real time they take about 3 s each, the rest of the suite well under
-// a second on a local server.
+// Cases that wait for lease expiry use a 2 s TTL (etcd raises shorter TTLs
+// to its minimum) and take about 3 s each on real time; the rest of the
+// suite (ConcurrentCAS being the largest: 400 contended CAS writes) should
+// take a second or two on a local server.
 package nbtest
 
 import (

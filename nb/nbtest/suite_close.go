@@ -15,7 +15,7 @@ func init() {
 
 func testClose(t *testing.T, h Harness) {
 	ctx, d := caseCtx(t), h.Driver
-	id := grant(t, ctx, d, leaseTTL)
+	id := grant(t, ctx, d, longTTL)
 	rev := create(t, ctx, d, tableA, "k1", "v")
 	open := watch(t, ctx, d, tableA, rev+1)
 

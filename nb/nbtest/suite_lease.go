@@ -125,7 +125,7 @@ func testLeaseKeepAlive(t *testing.T, h Harness) {
 
 func testLeaseRevoke(t *testing.T, h Harness) {
 	ctx, d := caseCtx(t), h.Driver
-	id := grant(t, ctx, d, leaseTTL)
+	id := grant(t, ctx, d, longTTL)
 	s := watch(t, ctx, d, tableA, revision(t, ctx, d)+1)
 	create(t, ctx, d, tableA, "k1", "v1", nb.WithLease(id))
 	create(t, ctx, d, tableA, "k2", "v2", nb.WithLease(id))
@@ -144,7 +144,7 @@ func testLeaseRevoke(t *testing.T, h Harness) {
 // from its lease, and a write WithLease attaches an existing row.
 func testLeaseReattach(t *testing.T, h Harness) {
 	ctx, d := caseCtx(t), h.Driver
-	id := grant(t, ctx, d, leaseTTL)
+	id := grant(t, ctx, d, longTTL)
 	create(t, ctx, d, tableA, "detached", "v1", nb.WithLease(id))
 	put(t, ctx, d, tableA, "detached", "v2")
 	require.Zero(t, get(t, ctx, d, tableA, "detached").Lease)
