@@ -33,9 +33,6 @@ func TestConformanceFakeClock(t *testing.T) {
 // TestConformanceRealTime runs the suite's real-time path (Advance == nil),
 // the one the etcd driver takes.
 func TestConformanceRealTime(t *testing.T) {
-	if testing.Short() {
-		t.Skip("lease cases wait for real TTLs")
-	}
 	nbtest.Run(t, func(t *testing.T) nbtest.Harness {
 		d := memory.New()
 		closeOnCleanup(t, d)

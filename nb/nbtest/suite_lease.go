@@ -163,12 +163,17 @@ func testLeaseReattach(t *testing.T, h Harness) {
 // least 1 s. Only a fake clock is exact enough (and etcd raises short TTLs
 // to its own minimum).
 func testLeaseTTLRounding(t *testing.T, h Harness) {
-	if h.Advance == nil {
-		t.Skip("needs Harness.Advance")
-	}
 	ctx, d := caseCtx(t), h.Driver
 	create(t, ctx, d, tableA, "two", "v", nb.WithLease(grant(t, ctx, d, 1500*time.Millisecond)))
 	create(t, ctx, d, tableA, "one", "v", nb.WithLease(grant(t, ctx, d, 0)))
+	if h.Advance == nil {
+		// Real time cannot check the exact rounding (etcd also raises short
+		// TTLs to its own minimum); it can check that a zero or sub-second
+		// TTL gives a live lease rather than an error or an instant expiry.
+		get(t, ctx, d, tableA, "one")
+		get(t, ctx, d, tableA, "two")
+		return
+	}
 	h.Advance(999 * time.Millisecond)
 	get(t, ctx, d, tableA, "one")
 	h.Advance(2 * time.Millisecond)
