@@ -38,7 +38,10 @@ func tableOf(key string) (string, bool) {
 		return "", false
 	}
 	table, _, ok := strings.Cut(rest, "/")
-	return table, ok && table != ""
+	if !ok || table == "" {
+		return "", false
+	}
+	return table, true
 }
 
 // toKV converts an etcd KeyValue of table to an nb.KV.

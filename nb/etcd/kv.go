@@ -12,10 +12,12 @@ import (
 
 // Get implements nb.Driver: a linearizable read of /<table>/<key>.
 func (d *Driver) Get(ctx context.Context, table, key string) (nb.KV, error) {
-	k, err := d.begin("get", table, key)
+	ctx, done, err := d.begin(ctx, "get", table)
 	if err != nil {
 		return nb.KV{}, err
 	}
+	defer done()
+	k := rowKey(table, key)
 	resp, err := d.cli.Get(ctx, k)
 	if err != nil {
 		return nb.KV{}, d.wrap("get", k, err)
@@ -30,12 +32,11 @@ func (d *Driver) Get(ctx context.Context, table, key string) (nb.KV, error) {
 // (so all rows come from one revision), filtered by the top-level JSON
 // "topic" field when topic is not empty.
 func (d *Driver) List(ctx context.Context, table, topic string) ([]nb.KV, int64, error) {
-	if d.isClosed() {
-		return nil, 0, errClosed("list")
-	}
-	if err := checkTable(table); err != nil {
+	ctx, done, err := d.begin(ctx, "list", table)
+	if err != nil {
 		return nil, 0, err
 	}
+	defer done()
 	prefix := tablePrefix(table)
 	resp, err := d.cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
 	if err != nil {
@@ -54,9 +55,11 @@ func (d *Driver) List(ctx context.Context, table, topic string) ([]nb.KV, int64,
 // keeping first segments of keys shaped /<table>/<key> and skipping the
 // pub/sub keyspace /pubsub/.
 func (d *Driver) Tables(ctx context.Context) ([]string, error) {
-	if d.isClosed() {
-		return nil, errClosed("tables")
+	ctx, done, err := d.begin(ctx, "tables")
+	if err != nil {
+		return nil, err
 	}
+	defer done()
 	resp, err := d.cli.Get(ctx, "/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
 	if err != nil {
 		return nil, d.wrap("tables", "/", err)
@@ -78,10 +81,12 @@ func (d *Driver) Tables(ctx context.Context) ([]string, error) {
 // Create implements nb.Driver: a transaction putting the row only if its
 // CreateRevision is 0 (absent).
 func (d *Driver) Create(ctx context.Context, table, key string, value []byte, opts ...nb.PutOption) (int64, error) {
-	k, err := d.begin("create", table, key)
+	ctx, done, err := d.begin(ctx, "create", table)
 	if err != nil {
 		return 0, err
 	}
+	defer done()
+	k := rowKey(table, key)
 	return d.condWrite(ctx, "create", k,
 		clientv3.Compare(clientv3.CreateRevision(k), "=", 0),
 		clientv3.OpPut(k, string(value), putOpts(opts)...), nb.ErrExists)
@@ -92,20 +97,24 @@ func (d *Driver) Create(ctx context.Context, table, key string, value []byte, op
 // Like any etcd put, the row's lease becomes the one given by nb.WithLease,
 // or none.
 func (d *Driver) Update(ctx context.Context, table, key string, value []byte, expectRev int64, opts ...nb.PutOption) (int64, error) {
-	k, err := d.begin("update", table, key)
+	ctx, done, err := d.begin(ctx, "update", table)
 	if err != nil {
 		return 0, err
 	}
+	defer done()
+	k := rowKey(table, key)
 	return d.condWrite(ctx, "update", k, expect(k, expectRev),
 		clientv3.OpPut(k, string(value), putOpts(opts)...), nb.ErrVersionConflict)
 }
 
 // Put implements nb.Driver: an unconditional put.
 func (d *Driver) Put(ctx context.Context, table, key string, value []byte, opts ...nb.PutOption) (int64, error) {
-	k, err := d.begin("put", table, key)
+	ctx, done, err := d.begin(ctx, "put", table)
 	if err != nil {
 		return 0, err
 	}
+	defer done()
+	k := rowKey(table, key)
 	resp, err := d.cli.Put(ctx, k, string(value), putOpts(opts)...)
 	if err != nil {
 		return 0, d.wrap("put", k, err)
@@ -116,10 +125,12 @@ func (d *Driver) Put(ctx context.Context, table, key string, value []byte, opts 
 // Delete implements nb.Driver: a transaction deleting the row only if its
 // ModRevision equals expectRev (expectRev > 0) or it exists (expectRev == 0).
 func (d *Driver) Delete(ctx context.Context, table, key string, expectRev int64) error {
-	k, err := d.begin("delete", table, key)
+	ctx, done, err := d.begin(ctx, "delete", table)
 	if err != nil {
 		return err
 	}
+	defer done()
+	k := rowKey(table, key)
 	_, err = d.condWrite(ctx, "delete", k, expect(k, expectRev), clientv3.OpDelete(k), nb.ErrVersionConflict)
 	return err
 }
@@ -128,35 +139,27 @@ func (d *Driver) Delete(ctx context.Context, table, key string, expectRev int64)
 // revision fails with an error wrapping nb.ErrCompacted; beyond the current
 // revision, with etcd's ErrFutureRev.
 func (d *Driver) Compact(ctx context.Context, rev int64) error {
-	if d.isClosed() {
-		return errClosed("compact")
+	ctx, done, err := d.begin(ctx, "compact")
+	if err != nil {
+		return err
 	}
-	_, err := d.cli.Compact(ctx, rev)
+	defer done()
+	_, err = d.cli.Compact(ctx, rev)
 	return d.wrap("compact", fmt.Sprintf("at revision %d", rev), err)
 }
 
 // Revision implements nb.Driver with a count-only read.
 func (d *Driver) Revision(ctx context.Context) (int64, error) {
-	if d.isClosed() {
-		return 0, errClosed("revision")
+	ctx, done, err := d.begin(ctx, "revision")
+	if err != nil {
+		return 0, err
 	}
+	defer done()
 	resp, err := d.cli.Get(ctx, "/", clientv3.WithCountOnly())
 	if err != nil {
 		return 0, d.wrap("revision", "", err)
 	}
 	return resp.Header.Revision, nil
-}
-
-// begin checks the driver is open and the table valid, and returns the row's
-// etcd key.
-func (d *Driver) begin(op, table, key string) (string, error) {
-	if d.isClosed() {
-		return "", errClosed(op)
-	}
-	if err := checkTable(table); err != nil {
-		return "", err
-	}
-	return rowKey(table, key), nil
 }
 
 // expect is the compare for an expected revision: ModRevision == rev, or,

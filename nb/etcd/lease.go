@@ -14,9 +14,11 @@ import (
 // least 1; etcd may grant more than asked (its minimum TTL is 1.5 election
 // timeouts, rounded up to a second).
 func (d *Driver) Grant(ctx context.Context, ttl time.Duration) (nb.LeaseID, error) {
-	if d.isClosed() {
-		return 0, errClosed("grant")
+	ctx, done, err := d.begin(ctx, "grant")
+	if err != nil {
+		return 0, err
 	}
+	defer done()
 	secs := max(int64((ttl+time.Second-1)/time.Second), 1)
 	resp, err := d.cli.Grant(ctx, secs)
 	if err != nil {
@@ -28,20 +30,24 @@ func (d *Driver) Grant(ctx context.Context, ttl time.Duration) (nb.LeaseID, erro
 // KeepAlive implements nb.Driver with one KeepAliveOnce; a lease that is
 // gone gives an error wrapping nb.ErrLeaseExpired.
 func (d *Driver) KeepAlive(ctx context.Context, id nb.LeaseID) error {
-	if d.isClosed() {
-		return errClosed("keepalive")
+	ctx, done, err := d.begin(ctx, "keepalive")
+	if err != nil {
+		return err
 	}
-	_, err := d.cli.KeepAliveOnce(ctx, clientv3.LeaseID(id))
+	defer done()
+	_, err = d.cli.KeepAliveOnce(ctx, clientv3.LeaseID(id))
 	return d.wrap("keepalive", leaseName(id), err)
 }
 
 // Revoke implements nb.Driver; a lease that is gone gives an error wrapping
 // nb.ErrLeaseExpired.
 func (d *Driver) Revoke(ctx context.Context, id nb.LeaseID) error {
-	if d.isClosed() {
-		return errClosed("revoke")
+	ctx, done, err := d.begin(ctx, "revoke")
+	if err != nil {
+		return err
 	}
-	_, err := d.cli.Revoke(ctx, clientv3.LeaseID(id))
+	defer done()
+	_, err = d.cli.Revoke(ctx, clientv3.LeaseID(id))
 	return d.wrap("revoke", leaseName(id), err)
 }
 

@@ -52,6 +52,9 @@ func (d *Driver) Watch(ctx context.Context, table string, fromRev int64) <-chan 
 		rev, err := d.Revision(ctx)
 		if err != nil {
 			d.wg.Done()
+			if ctx.Err() != nil && !d.isClosed() {
+				return closedChan() // canceled: no response, as documented
+			}
 			return single(nb.WatchResponse{Err: fmt.Errorf("etcd: watch %s: %w", prefix, err)})
 		}
 		fromRev = rev + 1
@@ -68,6 +71,13 @@ func (d *Driver) Watch(ctx context.Context, table string, fromRev int64) <-chan 
 		w.run(wch)
 	}()
 	return out
+}
+
+// closedChan returns a closed, empty channel.
+func closedChan() <-chan nb.WatchResponse {
+	ch := make(chan nb.WatchResponse)
+	close(ch)
+	return ch
 }
 
 // single returns a closed channel holding one response.
@@ -94,7 +104,7 @@ func (w *watcher) run(wch clientv3.WatchChan) {
 		select {
 		case <-w.ctx.Done():
 			return
-		case <-w.d.closing:
+		case <-w.d.life.Done():
 			w.sendClosed()
 			return
 		case wr, ok := <-wch:
@@ -103,6 +113,7 @@ func (w *watcher) run(wch clientv3.WatchChan) {
 				return
 			}
 			if r, terminal := w.convert(wr); terminal {
+				w.d.log.Debug("etcd watch ended", "table", w.table, "from_revision", w.fromRev, "err", r.Err)
 				w.send(r)
 				return
 			} else if len(r.Events) > 0 && !w.send(r) {
@@ -165,7 +176,7 @@ func (w *watcher) send(r nb.WatchResponse) bool {
 		return true
 	case <-w.ctx.Done():
 		return false
-	case <-w.d.closing:
+	case <-w.d.life.Done():
 		w.sendClosed()
 		return false
 	}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
+	"google.golang.org/grpc"
 
 	"github.com/dragonflow-go/dragonflow/internal/zapslog"
 )
@@ -70,11 +71,12 @@ type Server struct {
 	log       *slog.Logger
 	unlock    func() // releases the data dir lock
 
-	stopping  atomic.Bool   // set before etcd's Close: demotes its shutdown noise
-	stop      chan struct{} // closed by Close
-	closeOnce sync.Once
-	done      chan struct{} // closed once etcd has fully stopped
-	err       error         // why the server stopped on its own; set before done closes
+	stopping   atomic.Bool        // set before etcd's Close: demotes its shutdown noise
+	endStreams context.CancelFunc // ends the client streams, before etcd's Close
+	stop       chan struct{}      // closed by Close
+	closeOnce  sync.Once
+	done       chan struct{} // closed once etcd has fully stopped
+	err        error         // why the server stopped on its own; set before done closes
 }
 
 // Start starts the member and returns once it serves clients. If it is not
@@ -101,10 +103,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("embedded etcd: %w", err)
 	}
 	ecfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zapslog.New(s.log, zapslog.WithLevelFunc(s.level)))
+	streamsCtx, endStreams := context.WithCancel(context.Background())
+	s.endStreams = endStreams
+	ecfg.GRPCAdditionalServerOptions = append(ecfg.GRPCAdditionalServerOptions,
+		grpc.ChainStreamInterceptor(endStreamsOnStop(streamsCtx)))
 
 	begin := time.Now()
 	e, err := embed.StartEtcd(ecfg)
 	if err != nil { // StartEtcd has closed what it opened
+		endStreams()
 		s.unlock()
 		return nil, fmt.Errorf("embedded etcd: start in %s: %w", cfg.DataDir, err)
 	}
@@ -217,6 +224,7 @@ func (s *Server) monitor() {
 // (etcd's Close panics when called twice).
 func (s *Server) stopEtcd() {
 	s.stopping.Store(true)
+	s.endStreams()
 	s.etcd.Close()
 	s.unlock()
 }
@@ -255,9 +263,10 @@ func (s *Server) Err() error {
 	}
 }
 
-// Close stops the server and waits until it has (at most etcd's request
-// timeout for in-flight requests, about 5 s for a single member, plus 1 s).
-// It is idempotent, safe for concurrent use, and returns Err().
+// Close stops the server and waits until it has. Client streams (watches,
+// lease keepalives) are ended first, so open clients do not delay it; a
+// unary request still in flight may (up to etcd's request timeout, 5.2 s
+// here). It is idempotent, safe for concurrent use, and returns Err().
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() { close(s.stop) })
 	<-s.done

@@ -1,7 +1,6 @@
 package embedded
 
 import (
-	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,18 +11,34 @@ import (
 	"github.com/dragonflow-go/dragonflow/internal/zapslog"
 )
 
-// benignWarnings are etcd warnings that this setup makes on purpose.
-var benignWarnings = []string{
+// benign are etcd warnings and errors that are expected here, matched in
+// the message or the error.
+var benign = []string{
 	// We serve gRPC and HTTP (health, version) on one listener.
 	"Running http and grpc server on single port",
 	// Auth is off, so no token is ever issued.
 	"simple token is not cryptographically signed",
+	// A fresh member may try to record its storage version before the
+	// backend has committed the raft term (etcd-io/etcd#18978); it retries
+	// a few seconds later.
+	"missing term information",
+	"missing confstate information",
+	// Raft's first election of a fresh member came before the member was
+	// added; the next one succeeds.
+	"since there are still pending configuration changes to apply",
+	// Requests that fail for the client's reasons, which the client gets
+	// as its error ("failed to apply request"): a gone lease, compaction
+	// at a wrong revision.
+	"lease not found",
+	"required revision is a future revision",
+	"required revision has been compacted",
 }
 
 // shutdownNoise are the errors etcd's serving goroutines return when Close
 // stops them, which etcd logs at warn and error level (etcd-io/etcd#17424).
-// Matched by message where the error value is not importable.
 var shutdownNoise = []string{
+	http.ErrServerClosed.Error(),
+	net.ErrClosed.Error(),
 	"mux: server closed",
 	"mux: listener closed",
 	"grpc: the server has been stopped",
@@ -31,6 +46,7 @@ var shutdownNoise = []string{
 	// version) cut short by a Close right after the start.
 	"etcdserver: request cancelled",
 	"etcdserver: server stopped",
+	"context canceled",
 }
 
 // traceLevel is below slog.LevelDebug: etcd's own debug lines (bbolt logs
@@ -39,36 +55,28 @@ const traceLevel = slog.LevelDebug - 4
 
 // level is the zapslog.LevelFunc of the server's logger: etcd's levels move
 // one step down for info and debug (a start alone makes dozens of info
-// lines, bbolt logs every transaction at debug); known benign warnings go to
-// debug, and so do, once stopping, the warnings and errors carrying a
-// shutdown error; everything else keeps its level.
+// lines, bbolt logs every transaction at debug); known benign lines go to
+// debug, and so do, once stopping, the lines carrying a shutdown error;
+// everything else keeps its level.
 func (s *Server) level(e zapcore.Entry, fields []zapcore.Field) slog.Level {
 	switch {
 	case e.Level <= zapcore.DebugLevel:
 		return traceLevel
 	case e.Level == zapcore.InfoLevel:
 		return slog.LevelDebug
-	case e.Level == zapcore.WarnLevel && containsAny(e.Message, benignWarnings):
+	case containsAny(e.Message, benign) || errorMatches(fields, benign):
 		return slog.LevelDebug
-	case e.Level >= zapcore.WarnLevel && s.stopping.Load() && isShutdownNoise(fields):
+	case s.stopping.Load() && errorMatches(fields, shutdownNoise):
 		return slog.LevelDebug
 	}
 	return zapslog.Level(e.Level)
 }
 
-// isShutdownNoise reports whether the entry's error field is one a normal
-// shutdown produces.
-func isShutdownNoise(fields []zapcore.Field) bool {
+// errorMatches reports whether the text of an error field contains one of
+// subs.
+func errorMatches(fields []zapcore.Field, subs []string) bool {
 	for _, f := range fields {
-		if f.Type != zapcore.ErrorType {
-			continue
-		}
-		err, _ := f.Interface.(error)
-		if err == nil {
-			continue
-		}
-		if errors.Is(err, http.ErrServerClosed) || errors.Is(err, net.ErrClosed) ||
-			containsAny(err.Error(), shutdownNoise) {
+		if err, ok := f.Interface.(error); ok && f.Type == zapcore.ErrorType && containsAny(err.Error(), subs) {
 			return true
 		}
 	}
