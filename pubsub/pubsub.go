@@ -74,6 +74,10 @@ const (
 	// GapHeartbeat: a heartbeat showed a newer seq than the last delivered one
 	// (tail loss).
 	GapHeartbeat GapReason = "heartbeat"
+	// GapMalformed: a message from the publisher could not be read as an
+	// event (wrong number of frames, a body that does not decode) and was
+	// dropped; Topic is the message's frame topic when known.
+	GapMalformed GapReason = "malformed"
 )
 
 // Gap reports a detected loss. Topic "" means every topic of the publisher;
@@ -206,4 +210,11 @@ const DefaultQueueSize = 4096
 type Driver interface {
 	NewPublisher(ctx context.Context, cfg PublisherConfig) (Publisher, error)
 	NewSubscriber(ctx context.Context, cfg SubscriberConfig) (Subscriber, error)
+}
+
+// SubscriberCounter is implemented by connection-oriented publishers that
+// know how many subscriber connections are established (dfctl pub
+// --wait-subscribers). Broker drivers do not implement it.
+type SubscriberCounter interface {
+	Subscribers() int
 }
