@@ -1,0 +1,100 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/dragonflow-go/dragonflow/pubsub"
+)
+
+// Kind tells measured events from warm-up events.
+type Kind uint8
+
+// Event kinds.
+const (
+	// KindData is an event of the measured window.
+	KindData Kind = iota
+	// KindWarmup is a readiness probe sent before the window; it is never
+	// counted as delivered and never sampled for latency.
+	KindWarmup
+)
+
+// Transport is one pub/sub implementation under test: the raw-TCP reference,
+// a pubsub.Driver, or (later) a broker client such as nats.go.
+//
+// A broker transport starts or finds its broker in StartPublisher and returns
+// the broker's address from Publisher.Addr; its subscribers connect there.
+// Resources that outlive one publisher (a broker process it started) belong
+// to whoever built the transport, who closes them after Run.
+type Transport interface {
+	// Name labels the transport's rows and must be accepted by Open, which is
+	// how the RSS child process rebuilds it.
+	Name() string
+	// StartPublisher starts one publisher. The harness calls Publish from
+	// one goroutine at a time.
+	StartPublisher(ctx context.Context) (Publisher, error)
+	// StartSubscriber connects one subscriber to addr (a Publisher.Addr,
+	// possibly from another process) and reports what it receives to sink,
+	// from one goroutine per subscriber.
+	StartSubscriber(ctx context.Context, addr string, sink Sink) (Subscriber, error)
+}
+
+// Publisher is the sending side of a Transport.
+type Publisher interface {
+	// Addr is the opaque address subscribers pass to StartSubscriber.
+	Addr() string
+	// Publish sends one 300-byte event of kind k to every subscriber. The
+	// send time is taken just before the event is handed over. It returns
+	// when ctx is done, whatever the transport's own blocking behaviour.
+	Publish(ctx context.Context, k Kind) error
+	// Close stops the publisher and waits for its goroutines. Idempotent.
+	Close() error
+}
+
+// Subscriber is the receiving side of a Transport.
+type Subscriber interface {
+	// Close disconnects and waits for the subscriber's goroutines; the sink
+	// is not called after it returns. Idempotent. The harness releases a
+	// blocked (stuck) sink before calling Close.
+	Close() error
+}
+
+// Sink receives what one subscriber gets. Calls for one subscriber come from
+// one goroutine; a call may block (that is how a stuck subscriber is made).
+type Sink interface {
+	// Event reports one received event and its send time in UnixNano (0 when
+	// unknown).
+	Event(k Kind, sentAt int64)
+	// Gap reports a loss the transport detected; lost is 0 when unknown.
+	Gap(lost uint64)
+}
+
+// ReferenceName is the name of the raw-TCP reference transport.
+const ReferenceName = "raw"
+
+// Open returns the transport called name: ReferenceName for RawTCP, or any
+// registered pubsub.Driver. Broker peers (nats, later) get their own case
+// here, so the RSS child can rebuild them too. logger receives the
+// transport's own logs.
+func Open(name string, logger *slog.Logger) (Transport, error) {
+	if name == ReferenceName {
+		return RawTCP{}, nil
+	}
+	if _, err := pubsub.Lookup(name); err != nil {
+		return nil, unknownTransportError(name)
+	}
+	return NewDriver(name, logger)
+}
+
+// unknownTransportError says that name is neither the reference nor a
+// registered pub/sub driver, and lists what is.
+func unknownTransportError(name string) error {
+	regs := pubsub.Drivers()
+	list := "none: add the driver's package to drivers/drivers.go"
+	if len(regs) > 0 {
+		list = strings.Join(regs, ", ")
+	}
+	return fmt.Errorf("bench: unknown driver %q (registered pub/sub drivers: %s)", name, list)
+}
