@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   python3-msgpack   # independent msgpack peer: model wire-body interop tests
+  python3-zmq       # real libzmq 4.3 peer: ZMTP interop tests of pubsub/zmq
 )
 
 missing=()
