@@ -7,4 +7,7 @@ import (
 	// NB DB drivers.
 	_ "github.com/dragonflow-go/dragonflow/nb/etcd"
 	_ "github.com/dragonflow-go/dragonflow/nb/memory"
+
+	// Pub/sub drivers.
+	_ "github.com/dragonflow-go/dragonflow/pubsub/zmq"
 )

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dragonflow-go/dragonflow/model"
 	"github.com/dragonflow-go/dragonflow/pubsub"
+	"github.com/dragonflow-go/dragonflow/pubsub/zmq"
 )
 
 // pubFlags are the flags of pub and push.
@@ -294,14 +295,7 @@ func runSub(ctx context.Context, g *globals, f *subFlags, stdout, stderr io.Writ
 	defer mu.Unlock()
 	sum.Seconds = time.Since(began).Seconds()
 	sum.Complete = f.count == 0 || sum.Received >= f.count
-	if st, ok := s.(interface{ ErrorCounts() map[string]uint64 }); ok {
-		if ec := st.ErrorCounts(); len(ec) > 0 {
-			sum.Errors = map[string]any{}
-			for k, v := range ec {
-				sum.Errors[k] = v
-			}
-		}
-	}
+	sum.Errors = errorCounts(s)
 	if f.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -332,4 +326,60 @@ func printEvent(w io.Writer, ev pubsub.Event) {
 		pub = fmt.Sprintf("%s epoch=%d seq=%d", ev.Meta.PublisherID, ev.Meta.Epoch, ev.Meta.Seq)
 	}
 	fmt.Fprintf(w, "%s %s %s %s pub=%s value=%s\n", u.Topic, u.Table, u.Action, u.Key, pub, v)
+}
+
+func newPullCmd(g *globals) *cobra.Command {
+	f := &subFlags{}
+	var bind string
+	cmd := &cobra.Command{
+		Use:   "pull --bind URI",
+		Short: "Bind a PULL socket (the publisher service's multiproc input) and print what arrives",
+		Long: `Bind a ZeroMQ PULL socket on URI (normally ipc:///PATH) and print each event
+pushed to it by workers (dfctl push, Dragonflow's multiproc publishers), or with
+--json a summary. With --count N the exit status is 0 only if N events arrived
+before --timeout.`,
+		Example: `  dfctl pull --bind ipc:///tmp/df-publisher.sock --count 10 --json`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runSub(cmd.Context(), g, f, cmd.OutOrStdout(), cmd.ErrOrStderr(),
+				func(ctx context.Context, sc pubsub.SubscriberConfig) (pubsub.Subscriber, error) {
+					p, err := zmq.New(zmq.WithLogger(sc.Logger)).NewPull(ctx, bind, sc)
+					if err != nil {
+						return nil, fmt.Errorf("--bind %s: %w", bind, err)
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "pulling on %s\n", p.URI())
+					return p, nil
+				})
+		},
+	}
+	cmd.Flags().StringVar(&bind, "bind", "", "URI to bind (required)")
+	_ = cmd.MarkFlagRequired("bind")
+	f.register(cmd)
+	_ = cmd.Flags().MarkHidden("driver")
+	return cmd
+}
+
+// errorCounts collects what a subscriber refused or lost, for --json.
+func errorCounts(s pubsub.Subscriber) map[string]any {
+	st, ok := s.(interface{ Stats() zmq.SubscriberStats })
+	if !ok {
+		return nil
+	}
+	v := st.Stats()
+	out := map[string]any{}
+	for k, n := range map[string]uint64{
+		"decode_errors": v.DecodeErrors, "bad_messages": v.BadMessages,
+		"overflow": v.Overflow, "stale": v.Stale,
+	} {
+		if n > 0 {
+			out[k] = n
+		}
+	}
+	if len(v.Rejected) > 0 {
+		out["rejected"] = v.Rejected
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }

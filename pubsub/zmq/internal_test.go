@@ -1,0 +1,252 @@
+package zmq
+
+// Unit tests of the package's pieces (in-package: they reach unexported
+// code). The external tests (package zmq_test) own TestMain.
+
+import (
+	"bytes"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/dragonflow-go/dragonflow/model"
+	"github.com/dragonflow-go/dragonflow/pubsub"
+	"github.com/dragonflow-go/dragonflow/pubsub/zmq/zmtp"
+)
+
+// bodies is a spread of wire bodies: what model.AppendBody writes (strict
+// and v2, every string width, nil fields, integer widths) and what others
+// may send (python's msgpack, key orders, bin strings, map16).
+func bodies() [][]byte {
+	var out [][]byte
+	metas := []model.Meta{{}, {PublisherID: "p", Epoch: 1, Seq: 1, PublishTime: 1},
+		{PublisherID: strings.Repeat("p", 40), Epoch: math.MaxUint64, Seq: 300, PublishTime: math.MaxInt64},
+		{PublisherID: "p", Epoch: 70000, Seq: 1 << 33, PublishTime: -5}}
+	ups := []model.DbUpdate{
+		{Table: "lport", Key: "k", Action: "set", Value: []byte(`{"id":"k"}`), Topic: "D"},
+		{Table: "chassis", Action: "log"},
+		{Table: "lswitch", Key: strings.Repeat("k", 40), Action: "create", Value: bytes.Repeat([]byte("v"), 70000), Topic: strings.Repeat("t", 300)},
+		{Table: "", Key: "", Action: "delete", Value: []byte{}, Topic: ""},
+	}
+	for _, u := range ups {
+		for _, m := range metas {
+			out = append(out, model.EncodeBody(u, m, model.WireV2), model.EncodeBody(u, m, model.WireStrict))
+		}
+	}
+	out = append(out,
+		[]byte("\x85\xa5topic\xa1D\xa5table\xa5lport\xa3key\xa1k\xa6action\xa3set\xa5value\xc0"),                                                  // other key order
+		[]byte("\x85\xa5table\xc4\x05lport\xa3key\xa1k\xa6action\xa3set\xa5value\xc0\xa5topic\xa1D"),                                              // bin table
+		[]byte("\xde\x00\x05\xa5table\xa5lport\xa3key\xa1k\xa6action\xa3set\xa5value\xc0\xa5topic\xa1D"),                                          // map16
+		[]byte("\x85\xa5table\xa5lport\xa3key\xa1k\xa6action\xc0\xa5value\xc0\xa5topic\xa1D"),                                                     // nil action
+		[]byte("\x85\xa5table\xa5lport\xa3key\xa1k\xa6action\xa3set\xa5value\xc0\xa5topic\xa1Dx"),                                                 // trailing
+		[]byte("\x85\xa5table\xd9\x05lport\xa3key\xa1k\xa6action\xa3set\xa5value\xc0\xa5topic\xa1D"),                                              // str8
+		[]byte("\x89\xa5table\xa1t\xa3key\xc0\xa6action\xa1a\xa5value\xc0\xa5topic\xc0\xa6pub_id\xa1p\xa5epoch\xd0\x01\xa3seq\x01\xa6pub_ts\x01"), // int8 epoch
+		[]byte("\x89\xa5table\xa1t\xa3key\xc0\xa6action\xa1a\xa5value\xc0\xa5topic\xc0\xa6pub_id\xa1p\xa5epoch\x01\xa3seq\x01\xa6pub_ts\xcf\xff\xff\xff\xff\xff\xff\xff\xff"),
+		nil, []byte{0x85}, []byte{0xc1},
+	)
+	return out
+}
+
+// requireSameDecode asserts the decoder gives what model.DecodeBody gives.
+func requireSameDecode(t *testing.T, d *bodyDecoder, b []byte) {
+	t.Helper()
+	wu, wm, werr := model.DecodeBody(b)
+	var gu model.DbUpdate
+	var gm model.Meta
+	gerr := d.decode(b, &gu, &gm)
+	require.Equal(t, werr == nil, gerr == nil, "error: model %v, ours %v", werr, gerr)
+	if werr == nil {
+		require.Equal(t, wu, gu)
+		require.Equal(t, wu.Value == nil, gu.Value == nil, "nil Value")
+		require.Equal(t, wm, gm)
+	}
+}
+
+func TestBodyDecoderMatchesModel(t *testing.T) {
+	var d bodyDecoder
+	fast := 0
+	for _, b := range bodies() {
+		requireSameDecode(t, &d, b)
+		var u model.DbUpdate
+		var m model.Meta
+		if d.fast(b, &u, &m) {
+			fast++
+		}
+	}
+	require.Greater(t, fast, 25, "the canonical layouts take the fast path")
+	// The decoded event does not alias the input.
+	b := model.EncodeBody(model.DbUpdate{Table: "t", Key: "k", Action: "a", Value: []byte("vv")}, model.Meta{}, model.WireV2)
+	var u model.DbUpdate
+	var m model.Meta
+	require.NoError(t, d.decode(b, &u, &m))
+	for i := range b {
+		b[i] = 0
+	}
+	require.Equal(t, "vv", string(u.Value))
+	require.Equal(t, "k", u.Key)
+}
+
+// FuzzBodyDecoder: on every input the decoder agrees with model.DecodeBody.
+func FuzzBodyDecoder(f *testing.F) {
+	for _, b := range bodies() {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var d bodyDecoder
+		requireSameDecode(t, &d, b)
+	})
+}
+
+func TestHeartbeatCodec(t *testing.T) {
+	hb := heartbeat{pubID: "pub", epoch: 1 << 40, dropped: 3,
+		seqs: []topicSeq{{"b", 7}, {"a", 1 << 33}, {strings.Repeat("t", 40), 200}}}
+	got, err := parseHeartbeat(appendHeartbeat(nil, &hb))
+	require.NoError(t, err)
+	require.Equal(t, hb.pubID, got.pubID)
+	require.Equal(t, hb.epoch, got.epoch)
+	require.Equal(t, hb.dropped, got.dropped)
+	require.ElementsMatch(t, hb.seqs, got.seqs)
+
+	many := heartbeat{pubID: "p"}
+	for i := range 20 {
+		many.seqs = append(many.seqs, topicSeq{string(rune('a' + i)), uint64(i)})
+	}
+	got, err = parseHeartbeat(appendHeartbeat(nil, &many))
+	require.NoError(t, err)
+	require.Len(t, got.seqs, 20)
+
+	for _, bad := range [][]byte{nil, {0x80}, {0x81, 0xa6}, {0x81, 0xa4, 's', 'e', 'q', 's', 0xdf, 0xff, 0xff, 0xff, 0xff},
+		append(appendHeartbeat(nil, &hb), 0), {0x81, 0xa1, 'x', 0x90}} {
+		_, err := parseHeartbeat(bad)
+		require.Error(t, err, "%x", bad)
+	}
+	// Unknown scalar keys are skipped.
+	ext := []byte("\x83\xa6pub_id\xa1p\xa3new\xa5hello\xa4more\xd3\x00\x00\x00\x00\x00\x00\x00\x01")
+	got, err = parseHeartbeat(ext)
+	require.NoError(t, err)
+	require.Equal(t, "p", got.pubID)
+}
+
+func FuzzHeartbeat(f *testing.F) {
+	f.Add(appendHeartbeat(nil, &heartbeat{pubID: "p", epoch: 1, seqs: []topicSeq{{"D", 5}}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		hb, err := parseHeartbeat(b)
+		if err != nil {
+			return
+		}
+		again, err := parseHeartbeat(appendHeartbeat(nil, &hb))
+		require.NoError(t, err)
+		require.Equal(t, hb.pubID, again.pubID)
+		require.Len(t, again.seqs, len(hb.seqs))
+	})
+}
+
+func TestHeartbeatMessage(t *testing.T) {
+	info := pubsub.Info{ID: "p", Epoch: 2}
+	last := map[string]uint64{"a": 3, "ab": 1, "b": 9}
+	match := func(s string) bool { return strings.HasPrefix(s, "a") }
+	msg, more := heartbeatMessage(info, last, map[string]uint64{"a": 3}, false, match, 0)
+	require.False(t, more)
+	r := zmtp.NewReader(bytes.NewReader(msg), 0, 0)
+	f, _ := r.ReadFrame()
+	require.Equal(t, hbTopic, string(f.Body))
+	f, _ = r.ReadFrame()
+	hb, err := parseHeartbeat(f.Body)
+	require.NoError(t, err)
+	require.Equal(t, []topicSeq{{"ab", 1}}, hb.seqs, "only changed topics that match")
+	msg, _ = heartbeatMessage(info, last, last, false, match, 0)
+	require.Nil(t, msg, "nothing changed")
+	msg, _ = heartbeatMessage(info, last, last, true, match, 0)
+	require.NotNil(t, msg, "full")
+}
+
+func TestPrefixSet(t *testing.T) {
+	s := newPrefixSet()
+	require.False(t, s.match("D"))
+	require.True(t, s.add("D"))
+	require.False(t, s.add("D"), "counted twice")
+	require.True(t, s.match("D"))
+	require.True(t, s.match("Dxyz"))
+	require.False(t, s.match("other"))
+	require.False(t, s.match(""))
+	require.False(t, s.remove("D"), "one reference left")
+	require.True(t, s.match("D"))
+	require.True(t, s.remove("D"))
+	require.False(t, s.match("D"))
+	require.False(t, s.remove("D"))
+	for i := range 50 { // beyond linearMax: the length-indexed path
+		s.add(strings.Repeat("x", i+2) + "y")
+	}
+	s.add("tenant-")
+	require.True(t, s.match("tenant-42"))
+	require.True(t, s.match("xxy"))
+	require.True(t, s.match("xxyz"))
+	require.False(t, s.match("xx"))
+	require.False(t, s.match("x"))
+	c := s.clone()
+	s.add("")
+	require.True(t, s.match("anything"), "the empty subscription matches all")
+	require.False(t, c.match("anything"), "clones are independent")
+	require.True(t, c.matchOther("tenant-1", "xxy"))
+	require.False(t, c.matchOther("tenant-1", "tenant-"))
+}
+
+func TestArenaMessages(t *testing.T) {
+	var a arena
+	m := model.Meta{PublisherID: "p", Epoch: 1, Seq: 2, PublishTime: 3}
+	for _, size := range []int{0, 10, 200, 300, 5000, 20000, 100000} {
+		for _, topic := range []string{"D", strings.Repeat("t", 300)} {
+			u := model.DbUpdate{Table: "lport", Key: "k", Action: "set", Value: bytes.Repeat([]byte("v"), size), Topic: topic}
+			msg := a.message(topic, &u, &m, model.WireV2)
+			require.Equal(t, len(msg), cap(msg), "capped: nobody appends into the chunk")
+			r := zmtp.NewReader(bytes.NewReader(msg), 0, 0)
+			f1, err := r.ReadFrame()
+			require.NoError(t, err)
+			require.True(t, f1.More())
+			require.Equal(t, topic, string(f1.Body))
+			f2, err := r.ReadFrame()
+			require.NoError(t, err)
+			require.False(t, f2.More())
+			require.Equal(t, model.EncodeBody(u, m, model.WireV2), f2.Body)
+			require.Zero(t, r.Buffered())
+		}
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	b := newBackoff(10*time.Millisecond, 80*time.Millisecond)
+	var cur time.Duration
+	for i := range 10 {
+		d := b.next()
+		cur = min(10*time.Millisecond<<i, 80*time.Millisecond)
+		require.GreaterOrEqual(t, d, cur/2)
+		require.Less(t, d, cur*3/2)
+	}
+	b.reset()
+	require.Less(t, b.next(), 15*time.Millisecond)
+}
+
+func TestParseEndpoint(t *testing.T) {
+	for uri, want := range map[string]endpoint{
+		"tcp://*:8866":         {"tcp", ":8866"},
+		"tcp://10.0.0.1:0":     {"tcp", "10.0.0.1:0"},
+		"tcp://[::1]:5":        {"tcp", "[::1]:5"},
+		"ipc:///run/df/p.sock": {"unix", "/run/df/p.sock"},
+		"ipc://@abstract":      {"unix", "@abstract"},
+	} {
+		got, err := parseEndpoint(uri)
+		require.NoError(t, err, uri)
+		require.Equal(t, want, got, uri)
+	}
+	for _, bad := range []string{"", "tcp:/x:1", "tcp://x", "tcp://x:", "ipc://", "epgm://x:1"} {
+		_, err := parseEndpoint(bad)
+		require.Error(t, err, bad)
+	}
+	require.True(t, isWildcard(""))
+	require.True(t, isWildcard("0.0.0.0"))
+	require.True(t, isWildcard("::"))
+	require.False(t, isWildcard("127.0.0.1"))
+}

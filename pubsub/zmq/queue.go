@@ -1,0 +1,288 @@
+package zmq
+
+// sendQueue is the bounded FIFO between publishers (any goroutine) and one
+// connection's writer goroutine. Items are complete, immutable wire messages.
+//
+// Flow control with a floor. When the queue is full, put may wait for room,
+// at most a given time (a waiter). A subscriber that drains at least a
+// batch within that time thus slows a faster publisher down to its own pace,
+// losing nothing, as TCP would; one that does not is marked lagging: from
+// then on put refuses at once what does not fit (the caller counts the
+// drop), until the queue has been emptied. So a stuck subscriber costs the
+// publisher one wait, never more, and then only itself loses events.
+//
+// The writer takes up to takeMax items per lock round and writes them into
+// its buffer, so room appears often; it flushes when the queue is empty, and
+// sleeps until put wakes it. The queue is a ring that grows on demand up to
+// its bound, so an idle connection holds little memory. Control messages
+// (heartbeats, PING, PONG) may exceed the bound by ctrlSlack, so a full
+// queue still carries them, and are never counted as drops.
+
+import (
+	"net"
+	"sync"
+	"time"
+)
+
+const (
+	ctrlSlack = 8
+	takeMax   = 256
+	ringMin   = 64
+)
+
+type sendQueue struct {
+	mu      sync.Mutex
+	ring    [][]byte // capacity a power of two
+	head, n int
+	limit   int
+	idle    bool          // the writer sleeps on wake
+	wake    chan struct{} // capacity 1
+	closed  bool
+	space   chan struct{} // closed when the writer takes items; nil if nobody waits
+	lagging bool          // a wait for room timed out: no more waits until empty
+	enq     uint64        // data messages accepted
+	dropped uint64        // data messages refused
+	episode uint64        // drops since the writer last took items
+}
+
+func newSendQueue(limit int) *sendQueue {
+	return &sendQueue{limit: limit, wake: make(chan struct{}, 1)}
+}
+
+// waiter bounds the time one Publish may wait for room, across queues.
+type waiter struct {
+	d       time.Duration
+	t       *time.Timer
+	expired bool
+	woke    bool // a put woke an idle writer
+}
+
+// wait waits for room to be closed; false when the time is up.
+func (w *waiter) wait(room <-chan struct{}) bool {
+	if w.expired || w.d <= 0 {
+		return false
+	}
+	if w.t == nil {
+		w.t = time.NewTimer(w.d)
+	}
+	select {
+	case <-room:
+		return true
+	case <-w.t.C:
+		w.expired = true
+		return false
+	}
+}
+
+func (w *waiter) stop() {
+	if w.t != nil {
+		w.t.Stop()
+	}
+}
+
+// push appends m; the caller holds mu.
+func (q *sendQueue) push(m []byte) {
+	if q.n == len(q.ring) {
+		grown := make([][]byte, max(ringMin, 2*len(q.ring)))
+		for i := range q.n {
+			grown[i] = q.ring[(q.head+i)&(len(q.ring)-1)]
+		}
+		q.ring, q.head = grown, 0
+	}
+	q.ring[(q.head+q.n)&(len(q.ring)-1)] = m
+	q.n++
+}
+
+// put queues a data message. When the queue is full it waits for room with
+// w (nil: no waiting) unless the queue is lagging; it reports false, and
+// counts a drop, when the message was refused.
+func (q *sendQueue) put(m []byte, w *waiter) bool {
+	q.mu.Lock()
+	for q.n >= q.limit && !q.closed {
+		if w == nil || q.lagging {
+			return q.refuseLocked()
+		}
+		if q.space == nil {
+			q.space = make(chan struct{})
+		}
+		room := q.space
+		q.mu.Unlock()
+		ok := w.wait(room)
+		q.mu.Lock()
+		if !ok && q.n >= q.limit {
+			q.lagging = true
+			return q.refuseLocked()
+		}
+	}
+	if q.closed {
+		return q.refuseLocked()
+	}
+	q.push(m)
+	q.enq++
+	wake := q.idle
+	q.idle = false
+	q.mu.Unlock()
+	if wake {
+		q.signal()
+		if w != nil {
+			w.woke = true
+		}
+	}
+	return true
+}
+
+func (q *sendQueue) refuseLocked() bool {
+	q.dropped++
+	q.episode++
+	q.mu.Unlock()
+	return false
+}
+
+// putCtrl queues a control message (not counted, may exceed the bound).
+func (q *sendQueue) putCtrl(m []byte) bool {
+	q.mu.Lock()
+	if q.closed || q.n >= q.limit+ctrlSlack {
+		q.mu.Unlock()
+		return false
+	}
+	q.push(m)
+	wake := q.idle
+	q.idle = false
+	q.mu.Unlock()
+	if wake {
+		q.signal()
+	}
+	return true
+}
+
+func (q *sendQueue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// waitRoom reports whether a data message would be refused now, and returns
+// a channel closed when the writer next makes room.
+func (q *sendQueue) waitRoom() (full bool, room <-chan struct{}) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed || q.n < q.limit {
+		return false, nil
+	}
+	if q.space == nil {
+		q.space = make(chan struct{})
+	}
+	return true, q.space
+}
+
+// next returns the next batch (up to takeMax items, appended to dst[:0]) and
+// the drops since the previous batch. Before it sleeps it calls flush (write
+// out what is buffered). It returns a nil batch when the queue is closed and
+// empty, or stop is closed; and flush's error.
+func (q *sendQueue) next(dst [][]byte, flush func() error, stop <-chan struct{}) ([][]byte, uint64, error) {
+	q.mu.Lock()
+	flushed := false
+	for q.n == 0 {
+		if q.closed {
+			q.mu.Unlock()
+			return nil, 0, nil
+		}
+		if !flushed {
+			q.mu.Unlock()
+			if err := flush(); err != nil {
+				return nil, 0, err
+			}
+			flushed = true
+			q.mu.Lock()
+			continue
+		}
+		q.idle = true
+		q.mu.Unlock()
+		select {
+		case <-q.wake:
+		case <-stop:
+			return nil, 0, nil
+		}
+		q.mu.Lock()
+	}
+	batch := dst[:0]
+	mask := len(q.ring) - 1
+	for range min(q.n, takeMax) {
+		batch = append(batch, q.ring[q.head])
+		q.ring[q.head] = nil
+		q.head = (q.head + 1) & mask
+		q.n--
+	}
+	if q.n == 0 {
+		q.lagging = false
+	}
+	q.idle = false
+	episode := q.episode
+	q.episode = 0
+	if q.space != nil {
+		close(q.space)
+		q.space = nil
+	}
+	q.mu.Unlock()
+	return batch, episode, nil
+}
+
+// close stops accepting messages and wakes the writer, which goes on
+// taking what is queued (next returns nil once it is empty) unless drained.
+func (q *sendQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	if q.space != nil {
+		close(q.space)
+		q.space = nil
+	}
+	q.mu.Unlock()
+	q.signal()
+}
+
+// drain takes (and forgets) what is still queued and returns how many
+// messages that was (control messages included: ctrlSlack at most).
+func (q *sendQueue) drain() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := q.n
+	q.ring, q.head, q.n = nil, 0, 0
+	return n
+}
+
+func (q *sendQueue) counts() (queued int, enq, dropped uint64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.n, q.enq, q.dropped
+}
+
+// deadlineConn refreshes a connection's read or write deadline at most every
+// quarter of the timeout, instead of on every call; a read or write that
+// makes no progress for between ¾ and all of the timeout fails with
+// os.ErrDeadlineExceeded. Each direction must be used by one goroutine.
+type deadlineConn struct {
+	net.Conn
+	readTimeout, writeTimeout time.Duration
+	readSet, writeSet         time.Time
+}
+
+func (d *deadlineConn) Read(b []byte) (int, error) {
+	if d.readTimeout > 0 {
+		if now := time.Now(); now.Sub(d.readSet) > d.readTimeout/4 {
+			_ = d.Conn.SetReadDeadline(now.Add(d.readTimeout))
+			d.readSet = now
+		}
+	}
+	return d.Conn.Read(b)
+}
+
+func (d *deadlineConn) Write(b []byte) (int, error) {
+	if d.writeTimeout > 0 {
+		if now := time.Now(); now.Sub(d.writeSet) > d.writeTimeout/4 {
+			_ = d.Conn.SetWriteDeadline(now.Add(d.writeTimeout))
+			d.writeSet = now
+		}
+	}
+	return d.Conn.Write(b)
+}
