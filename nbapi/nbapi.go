@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -21,6 +22,7 @@ import (
 	"sync"
 
 	"github.com/dragonflow-go/dragonflow/config"
+	"github.com/dragonflow-go/dragonflow/discovery"
 	"github.com/dragonflow-go/dragonflow/model"
 	"github.com/dragonflow-go/dragonflow/nb"
 	"github.com/dragonflow-go/dragonflow/pubsub"
@@ -65,13 +67,14 @@ type NbApi struct {
 }
 
 type options struct {
-	db        nb.Driver
-	pub       pubsub.Publisher
-	driver    pubsub.Driver
-	logger    *slog.Logger
-	id        string
-	epoch     uint64
-	noPublish bool
+	db         nb.Driver
+	pub        pubsub.Publisher
+	driver     pubsub.Driver
+	logger     *slog.Logger
+	id         string
+	epoch      uint64
+	noPublish  bool
+	noRegister bool
 }
 
 // Option configures New.
@@ -94,17 +97,21 @@ func WithPubSubDriver(d pubsub.Driver) Option { return func(o *options) { o.driv
 // tools (dfctl) that only read or repair the NB DB.
 func WithoutPublisher() Option { return func(o *options) { o.noPublish = true } }
 
+// WithoutRegistration builds the network publisher without registering it in
+// the publisher table (tools, tests of a publisher nobody should discover).
+func WithoutRegistration() Option { return func(o *options) { o.noRegister = true } }
+
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
 // WithPublisherID overrides the publisher id (default: DefaultPublisherID).
 func WithPublisherID(id string) Option { return func(o *options) { o.id = id } }
 
-// DefaultPublisherID is the id of this process's publisher in role: a UUIDv5
-// over role, pid and host, so two processes on one host never collide (unlike
-// Dragonflow's "MainProcess.<fqdn>"). Restarts are told apart by the epoch.
+// DefaultPublisherID is the id of this process's publisher in role
+// (discovery.NewID): never shared by two processes, even containers that
+// share a hostname and repeat pids (unlike Dragonflow's "MainProcess.<fqdn>").
 func DefaultPublisherID(role config.Role, host string) string {
-	return model.PublisherUUID(fmt.Sprintf("%s-%d", role, os.Getpid()), host)
+	return discovery.NewID(string(role), host)
 }
 
 // New builds the NB API of a process in role. It opens the NB DB and builds
@@ -168,7 +175,7 @@ func (a *NbApi) buildPublisher(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	p, err := d.NewPublisher(ctx, pc)
+	p, err := pubsub.Open(ctx, d, pc)
 	if err != nil {
 		return fmt.Errorf("nbapi: build %s publisher for role %s: %w", a.settings.PubSubDriver, a.role, err)
 	}
@@ -197,6 +204,9 @@ func (a *NbApi) publisherConfig(o options) (pubsub.PublisherConfig, error) {
 		ID: id, Epoch: epoch, Role: string(s.RegisterAs), WireMode: mode,
 		Logger: a.log,
 	}
+	if !o.noRegister {
+		pc.Registrar = a.registrar(epoch)
+	}
 	if s.UseMultiproc {
 		pc.ListenURI = "ipc://" + s.MultiprocSocket
 		pc.Multiproc = true
@@ -209,6 +219,18 @@ func (a *NbApi) publisherConfig(o options) (pubsub.PublisherConfig, error) {
 	pc.AdvertiseHost = host
 	pc.ListenURI = "tcp://" + net.JoinHostPort(s.BindAddress, strconv.Itoa(s.PublisherPort))
 	return pc, nil
+}
+
+// registrar registers the role's network publisher in the NB DB publisher
+// table on a lease of [df] publisher_timeout, with the role it registers as.
+// The registration lives as long as the publisher, not as long as New's ctx.
+func (a *NbApi) registrar(epoch uint64) pubsub.Registrar {
+	return func(ctx context.Context, info pubsub.Info) (io.Closer, error) {
+		return discovery.Register(context.WithoutCancel(ctx), a.db, discovery.PublisherInfo{
+			ID: info.ID, Role: string(a.settings.RegisterAs), URI: info.URI,
+			Host: a.settings.Host, PID: os.Getpid(), Epoch: epoch,
+		}, discovery.WithTTL(a.settings.PublisherTimeout), discovery.WithLogger(a.log))
+	}
 }
 
 // Role is the role the NbApi was built with.

@@ -289,3 +289,44 @@ func TestWithoutPublisherWritesOnly(t *testing.T) {
 	require.Nil(t, api.Publisher())
 	require.NoError(t, api.Create(context.Background(), &model.Chassis{ID: "c1"}))
 }
+
+// The network publisher of each role registers itself with the role it
+// registers as; a multiproc worker does not; Close deregisters at once.
+func TestPublisherRegistersItselfWithRole(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		role     config.Role
+		register string
+	}{
+		{nbapi.RolePublisherService, "neutron-server"},
+		{nbapi.RoleLocalController, "local-controller"},
+		{nbapi.RoleNeutronServer, ""},
+	} {
+		t.Run(string(c.role), func(t *testing.T) {
+			cfg, err := config.Load(nil, nil)
+			require.NoError(t, err)
+			db := memory.New()
+			defer db.Close()
+			api, err := nbapi.New(ctx, cfg, c.role, nbapi.WithDB(db), nbapi.WithPubSubDriver(&recorder.Driver{}))
+			require.NoError(t, err)
+			rows, _, err := nbapi.List[model.Publisher](ctx, api, "")
+			require.NoError(t, err)
+			if c.register == "" {
+				require.Empty(t, rows, "multiproc workers push to the service and do not register")
+				require.NoError(t, api.Close())
+				return
+			}
+			require.Len(t, rows, 1)
+			info := api.Publisher().Info()
+			require.Equal(t, info.ID, rows[0].ID)
+			require.Equal(t, c.register, rows[0].Role)
+			require.Equal(t, info.URI, rows[0].URI)
+			kv, err := db.Get(ctx, "publisher", info.ID)
+			require.NoError(t, err)
+			require.NotZero(t, kv.Lease, "registered on a lease")
+			require.NoError(t, api.Close())
+			_, err = db.Get(ctx, "publisher", info.ID)
+			require.ErrorIs(t, err, nb.ErrNotFound, "Close deregisters at once")
+		})
+	}
+}

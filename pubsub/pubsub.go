@@ -182,6 +182,9 @@ type PublisherConfig struct {
 	// Hosts are broker addresses for broker drivers ([df] remote_db_hosts).
 	Hosts  []string
 	Logger *slog.Logger
+	// Registrar, when set, registers the publisher in the NB DB publisher
+	// table once it is bound; see Open. Multiproc publishers never register.
+	Registrar Registrar
 }
 
 // SubscriberConfig is what a driver needs to build a subscriber.

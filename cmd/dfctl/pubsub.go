@@ -150,7 +150,7 @@ func runPub(ctx context.Context, g *globals, f *pubFlags, pc pubsub.PublisherCon
 
 func waitSubscribers(ctx context.Context, p pubsub.Publisher, want int, timeout time.Duration, stderr io.Writer) error {
 	sc, ok := p.(pubsub.SubscriberCounter)
-	if !ok {
+	if !ok || sc.Subscribers() < 0 {
 		return errors.New("--wait-subscribers: this driver's publisher does not count subscribers")
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
