@@ -58,7 +58,8 @@ or from --remote-db-hosts. With df-aio running, its defaults work as they are.`,
 	pf.StringVar(&g.nbDriver, "nb-db-driver", "", "override [df] nb_db_driver (etcd, memory)")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log at debug level to stderr")
 	root.AddCommand(newConfigCmd(g), newDBCmd(g), newBenchCmd(g),
-		newPubCmd(g), newSubCmd(g), newPushCmd(g), newPullCmd(g))
+		newPubCmd(g), newSubCmd(g), newPushCmd(g), newPullCmd(g),
+		newPublishersCmd(g), newEventsCmd(g), newPublishCmd(g))
 	return root
 }
 

@@ -35,6 +35,7 @@ func TestPrefixFiltering(t *testing.T) {
 	}
 	require.Equal(t, map[string]int{"D": 21, "Dxyz": 30}, byTopic)
 	require.Equal(t, uint64(51), p.Stats().Enqueued, "the publisher filters: 'other' is never queued")
+	require.Error(t, p.Publish(t.Context(), upd("\x00df.hb", "x")), "NUL-prefixed topics are reserved")
 }
 
 // TestRuntimeSubscribe: topics registered and unregistered while running

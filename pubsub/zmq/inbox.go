@@ -6,11 +6,16 @@ package zmq
 //
 // Connection readers decode events and hand them over in batches (one lock
 // round per batch, see source). The queue holds at most limit events and
-// heartbeats not yet delivered; what does not fit is dropped and counted,
-// never blocking the reader, and the reader puts an overflow marker before
-// its next accepted item, so the delivery goroutine reports GapOverflow (per
+// heartbeats not yet delivered (queued, or in the batch being delivered);
+// what does not fit is dropped and counted (unless WithDeliveryWait lets the
+// reader wait, bounded), and the reader puts an overflow marker before its
+// next accepted item, so the delivery goroutine reports GapOverflow (per
 // topic, with the seqs lost) before the next event of that publisher.
 // Control items (a reconnect gap, a change of topics) are never dropped.
+// A reader that wakes the idle delivery goroutine, or finds the queue more
+// than half full, yields its CPU to it (see handOff): under a steady stream
+// the reader never blocks, and the queue would otherwise overflow for want
+// of CPU rather than because OnEvent is slow.
 //
 // After an overflow, the tracker is moved past the dropped seqs, so the loss
 // is reported once, as GapOverflow, not again as GapSeq.
@@ -156,9 +161,10 @@ func newInbox(log *slog.Logger, cfg pubsub.SubscriberConfig, wait time.Duration,
 // OnEvent leads to GapOverflow, never to a slower publisher) — unless a
 // delivery wait is configured (WithDeliveryWait): then the reader first
 // waits for room, at most that long per push, unless the inbox is lagging
-// (a previous wait timed out and the queue has not been emptied since). An overflow marker goes before the
-// first item accepted after drops, or at the end of a push that finds room
-// again; force puts a pending marker regardless (the source is closing).
+// (a previous wait timed out and the queue has not been emptied since). An
+// overflow marker goes before the first item accepted after drops, or at
+// the end of a push that finds room again; force puts a pending marker
+// regardless (the source is closing).
 func (in *inbox) push(src *source, force bool) {
 	in.mu.Lock()
 	if len(in.items) == 0 && src.ov == nil && in.held+len(src.batch) <= in.limit {
@@ -284,10 +290,7 @@ func (in *inbox) post(it item) {
 	in.idle = false
 	in.mu.Unlock()
 	if wake {
-		select {
-		case in.wake <- struct{}{}:
-		default:
-		}
+		in.signal()
 	}
 }
 

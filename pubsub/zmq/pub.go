@@ -7,9 +7,12 @@ package zmq
 // every connected subscriber whose subscriptions match the topic (prefix
 // match, filtered here as libzmq does), all under one lock: stamp order is
 // enqueue order on every connection, so a subscriber sees consecutive seqs
-// per topic. Publish never waits for a subscriber: a full queue drops the
-// message for that subscriber only, counted under its identity; the
-// subscriber learns of it from the next seq or the next heartbeat. A
+// per topic. Publish never waits for a stuck subscriber: a full queue makes
+// it wait for room at most the send wait in all (a subscriber that drains
+// paces the publisher, losslessly); after that the queue is lagging and the
+// message is dropped for that subscriber only, counted under its identity,
+// without further waits until the queue has emptied. The subscriber learns
+// of the drop from the next seq or the heartbeat sent after the overflow. A
 // connection whose writes make no progress for the write timeout is cut.
 //
 // Goroutines, all owned by the Publisher and stopped by Close: the accept
@@ -24,7 +27,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"runtime"
 	"sync"
 	"time"
 
@@ -115,13 +117,15 @@ func (p *Publisher) Publish(ctx context.Context, u model.DbUpdate) error {
 		return fmt.Errorf("zmq: publish: %w", err)
 	}
 	topic := u.TopicOrDefault()
+	if topic[0] == 0 {
+		return fmt.Errorf("zmq: publish: topic %q: topics starting with NUL are reserved (heartbeats)", topic)
+	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		return pubsub.ErrClosed
 	}
 	meta := p.seq.Stamp(topic)
-	woke := false
 	route, ok := p.routes[topic]
 	if !ok {
 		route = p.routeLocked(topic)
@@ -133,15 +137,9 @@ func (p *Publisher) Publish(ctx context.Context, u model.DbUpdate) error {
 			c.q.put(msg, &w)
 		}
 		w.stop()
-		woke = w.woke
 	}
 	p.mu.Unlock()
 	p.published.Add(1)
-	if woke {
-		// A writer was idle and is now runnable on this P, behind us: let
-		// it run now rather than when we block (see inbox.handOff).
-		runtime.Gosched()
-	}
 	return nil
 }
 

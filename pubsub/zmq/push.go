@@ -111,6 +111,9 @@ func (p *Pusher) Publish(ctx context.Context, u model.DbUpdate) error {
 		return fmt.Errorf("zmq: publish: %w", err)
 	}
 	topic := u.TopicOrDefault()
+	if topic[0] == 0 {
+		return fmt.Errorf("zmq: publish: topic %q: topics starting with NUL are reserved (heartbeats)", topic)
+	}
 	var timer *time.Timer
 	p.mu.Lock()
 	for {
@@ -138,8 +141,12 @@ func (p *Pusher) Publish(ctx context.Context, u model.DbUpdate) error {
 		p.mu.Lock()
 	}
 	meta := p.seq.Stamp(topic)
-	p.q.put(p.arena.message(topic, &u, &meta, p.mode), nil)
+	ok := p.q.put(p.arena.message(topic, &u, &meta, p.mode), nil)
 	p.mu.Unlock()
+	if !ok { // cannot happen: room was checked under the same lock
+		p.lost.Add(1)
+		return fmt.Errorf("zmq: publish to %s: queue refused the event: %w", p.uri, pubsub.ErrClosed)
+	}
 	p.published.Add(1)
 	return nil
 }

@@ -15,8 +15,9 @@ package zmq
 // its buffer, so room appears often; it flushes when the queue is empty, and
 // sleeps until put wakes it. The queue is a ring that grows on demand up to
 // its bound, so an idle connection holds little memory. Control messages
-// (heartbeats, PING, PONG) may exceed the bound by ctrlSlack, so a full
-// queue still carries them, and are never counted as drops.
+// (heartbeats, PING, PONG) do not count against the bound — at most
+// ctrlSlack of them wait at a time — so a full queue still carries them, and
+// a refused one is no drop.
 
 import (
 	"net"
@@ -32,8 +33,9 @@ const (
 
 type sendQueue struct {
 	mu      sync.Mutex
-	ring    [][]byte // capacity a power of two
+	ring    []qitem // capacity a power of two
 	head, n int
+	nctrl   int // control messages among the n queued (not held to the bound)
 	limit   int
 	idle    bool          // the writer sleeps on wake
 	wake    chan struct{} // capacity 1
@@ -54,7 +56,6 @@ type waiter struct {
 	d       time.Duration
 	t       *time.Timer
 	expired bool
-	woke    bool // a put woke an idle writer
 }
 
 // wait waits for room to be closed; false when the time is up.
@@ -80,25 +81,37 @@ func (w *waiter) stop() {
 	}
 }
 
+// qitem is one queued message.
+type qitem struct {
+	m    []byte
+	ctrl bool
+}
+
 // push appends m; the caller holds mu.
-func (q *sendQueue) push(m []byte) {
+func (q *sendQueue) push(m []byte, ctrl bool) {
 	if q.n == len(q.ring) {
-		grown := make([][]byte, max(ringMin, 2*len(q.ring)))
+		grown := make([]qitem, max(ringMin, 2*len(q.ring)))
 		for i := range q.n {
 			grown[i] = q.ring[(q.head+i)&(len(q.ring)-1)]
 		}
 		q.ring, q.head = grown, 0
 	}
-	q.ring[(q.head+q.n)&(len(q.ring)-1)] = m
+	q.ring[(q.head+q.n)&(len(q.ring)-1)] = qitem{m, ctrl}
 	q.n++
+	if ctrl {
+		q.nctrl++
+	}
 }
+
+// fullLocked reports whether a data message would exceed the bound.
+func (q *sendQueue) fullLocked() bool { return q.n-q.nctrl >= q.limit }
 
 // put queues a data message. When the queue is full it waits for room with
 // w (nil: no waiting) unless the queue is lagging; it reports false, and
 // counts a drop, when the message was refused.
 func (q *sendQueue) put(m []byte, w *waiter) bool {
 	q.mu.Lock()
-	for q.n >= q.limit && !q.closed {
+	for q.fullLocked() && !q.closed {
 		if w == nil || q.lagging {
 			return q.refuseLocked()
 		}
@@ -109,7 +122,7 @@ func (q *sendQueue) put(m []byte, w *waiter) bool {
 		q.mu.Unlock()
 		ok := w.wait(room)
 		q.mu.Lock()
-		if !ok && q.n >= q.limit {
+		if !ok && q.fullLocked() {
 			q.lagging = true
 			return q.refuseLocked()
 		}
@@ -117,16 +130,13 @@ func (q *sendQueue) put(m []byte, w *waiter) bool {
 	if q.closed {
 		return q.refuseLocked()
 	}
-	q.push(m)
+	q.push(m, false)
 	q.enq++
 	wake := q.idle
 	q.idle = false
 	q.mu.Unlock()
 	if wake {
 		q.signal()
-		if w != nil {
-			w.woke = true
-		}
 	}
 	return true
 }
@@ -141,11 +151,11 @@ func (q *sendQueue) refuseLocked() bool {
 // putCtrl queues a control message (not counted, may exceed the bound).
 func (q *sendQueue) putCtrl(m []byte) bool {
 	q.mu.Lock()
-	if q.closed || q.n >= q.limit+ctrlSlack {
+	if q.closed || q.nctrl >= ctrlSlack {
 		q.mu.Unlock()
 		return false
 	}
-	q.push(m)
+	q.push(m, true)
 	wake := q.idle
 	q.idle = false
 	q.mu.Unlock()
@@ -167,7 +177,7 @@ func (q *sendQueue) signal() {
 func (q *sendQueue) waitRoom() (full bool, room <-chan struct{}) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.closed || q.n < q.limit {
+	if q.closed || !q.fullLocked() {
 		return false, nil
 	}
 	if q.space == nil {
@@ -209,8 +219,12 @@ func (q *sendQueue) next(dst [][]byte, flush func() error, stop <-chan struct{})
 	batch := dst[:0]
 	mask := len(q.ring) - 1
 	for range min(q.n, takeMax) {
-		batch = append(batch, q.ring[q.head])
-		q.ring[q.head] = nil
+		it := q.ring[q.head]
+		batch = append(batch, it.m)
+		if it.ctrl {
+			q.nctrl--
+		}
+		q.ring[q.head] = qitem{}
 		q.head = (q.head + 1) & mask
 		q.n--
 	}
@@ -241,20 +255,20 @@ func (q *sendQueue) close() {
 	q.signal()
 }
 
-// drain takes (and forgets) what is still queued and returns how many
-// messages that was (control messages included: ctrlSlack at most).
+// drain takes (and forgets) what is still queued and returns how many data
+// messages that was.
 func (q *sendQueue) drain() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	n := q.n
-	q.ring, q.head, q.n = nil, 0, 0
+	n := q.n - q.nctrl
+	q.ring, q.head, q.n, q.nctrl = nil, 0, 0, 0
 	return n
 }
 
 func (q *sendQueue) counts() (queued int, enq, dropped uint64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.n, q.enq, q.dropped
+	return q.n - q.nctrl, q.enq, q.dropped
 }
 
 // deadlineConn refreshes a connection's read or write deadline at most every

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/dragonflow-go/dragonflow/model"
+	"github.com/dragonflow-go/dragonflow/nb/etcd"
+	"github.com/dragonflow-go/dragonflow/nb/etcd/embedded"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// syncBuffer is a bytes.Buffer safe for the logger and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "df.ini")
+	require.NoError(t, os.WriteFile(path, []byte(body), 0o600))
+	return path
+}
+
+func TestHelp(t *testing.T) {
+	var out syncBuffer
+	err := run(t.Context(), []string{"--help"}, &out)
+	require.ErrorIs(t, err, flag.ErrHelp)
+	for _, want := range []string{"Usage: df-publisher-service", "-config-file", "publisher_multiproc_socket", "SIGTERM"} {
+		require.Contains(t, out.String(), want)
+	}
+	require.ErrorContains(t, run(t.Context(), []string{"extra"}, &out), "unexpected arguments")
+}
+
+func TestConfigErrors(t *testing.T) {
+	var out syncBuffer
+	bad := writeConfig(t, "[neutron]\npublisher_port = abc\n")
+	err := run(t.Context(), []string{"--config-file", bad}, &out)
+	for _, want := range []string{bad, "neutron", "publisher_port", "abc"} {
+		require.ErrorContains(t, err, want)
+	}
+	err = run(t.Context(), []string{"--config-file", filepath.Join(t.TempDir(), "missing.ini")}, &out)
+	require.ErrorContains(t, err, "missing.ini")
+	other := writeConfig(t, "[df]\npub_sub_driver = memory\n")
+	require.ErrorContains(t, run(t.Context(), []string{"--config-file", other}, &out), "pub_sub_driver")
+	nodb := writeConfig(t, "[df]\nnb_db_driver = nosuch\n")
+	require.ErrorContains(t, run(t.Context(), []string{"--config-file", nodb}, &out), "nosuch")
+}
+
+// TestRunAndStop runs the service against an embedded etcd until its ctx
+// ends (SIGTERM in main): it registered itself, and on exit its row and
+// its socket are gone.
+func TestRunAndStop(t *testing.T) {
+	dir := t.TempDir()
+	srv, err := embedded.Start(t.Context(), embedded.Config{
+		DataDir: filepath.Join(dir, "data"), ClientSocket: filepath.Join(dir, "etcd.sock"),
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, srv.Close()) })
+	db, err := etcd.New(t.Context(), etcd.Options{Endpoints: srv.Endpoints()})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, db.Close()) })
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	require.NoError(t, l.Close())
+	socket := filepath.Join(dir, "run", "publisher.sock")
+	cfg := writeConfig(t, fmt.Sprintf(`[df]
+remote_db_hosts = %s
+publisher_timeout = 2
+[neutron]
+publisher_port = %d
+publisher_binding_address = 127.0.0.1
+publisher_multiproc_socket = %s
+`, srv.Endpoints()[0], port, socket))
+
+	ctx, cancel := context.WithCancel(t.Context())
+	var out syncBuffer
+	res := make(chan error, 1)
+	go func() { res <- run(ctx, []string{"--config-file", cfg}, &out) }()
+	var row model.Publisher
+	require.Eventually(t, func() bool {
+		kvs, _, err := db.List(t.Context(), model.TablePublisher, "")
+		if err != nil || len(kvs) != 1 {
+			return false
+		}
+		return json.Unmarshal(kvs[0].Value, &row) == nil
+	}, 10*time.Second, 5*time.Millisecond, out.String())
+	require.Equal(t, model.RoleNeutronServer, row.Role)
+	require.Equal(t, fmt.Sprintf("tcp://127.0.0.1:%d", port), row.URI)
+	require.Equal(t, os.Getpid(), row.PID)
+	_, err = os.Stat(socket)
+	require.NoError(t, err)
+
+	cancel()
+	select {
+	case err := <-res:
+		require.NoError(t, err, out.String())
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return")
+	}
+	kvs, _, err := db.List(t.Context(), model.TablePublisher, "")
+	require.NoError(t, err)
+	require.Empty(t, kvs, "the registration was revoked")
+	_, err = os.Stat(socket)
+	require.ErrorIs(t, err, os.ErrNotExist)
+	require.Contains(t, out.String(), "publisher service running")
+}
