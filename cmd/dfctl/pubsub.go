@@ -111,9 +111,12 @@ func runPub(ctx context.Context, g *globals, f *pubFlags, pc pubsub.PublisherCon
 	defer p.Close()
 	fmt.Fprintf(stderr, "publisher %s on %s\n", p.Info().ID, p.Info().URI)
 	if f.waitSubs > 0 {
-		if err := waitSubscribers(ctx, p, f.waitSubs, f.waitTimeout, stderr); err != nil {
-			return err
+		err := waitFor(ctx, f.waitTimeout, func() bool { return subscribedTo(p, f.topic) >= f.waitSubs })
+		if err != nil {
+			return fmt.Errorf("--wait-subscribers %d: %d subscribed to %q within %s: %w",
+				f.waitSubs, subscribedTo(p, f.topic), f.topic, f.waitTimeout, err)
 		}
+		fmt.Fprintf(stderr, "%d subscriber(s) of %q connected\n", subscribedTo(p, f.topic), f.topic)
 	}
 	u := f.update
 	u.Topic, u.Value = f.topic, []byte(f.value)
@@ -140,31 +143,16 @@ func runPub(ctx context.Context, g *globals, f *pubFlags, pc pubsub.PublisherCon
 		}
 	}
 	took := time.Since(start)
+	if !pc.Multiproc { // PUSH lingers in Close; a PUB drops what is queued
+		if err := waitFor(ctx, f.waitTimeout, func() bool { return queued(p) == 0 }); err != nil {
+			return fmt.Errorf("subscribers did not take the events within %s: %w", f.waitTimeout, err)
+		}
+	}
 	if err := p.Close(); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "published %d events on topic %q in %s (%.0f ev/s)\n",
 		f.count, f.topic, took.Round(time.Microsecond), float64(f.count)/max(took.Seconds(), 1e-9))
-	return nil
-}
-
-func waitSubscribers(ctx context.Context, p pubsub.Publisher, want int, timeout time.Duration, stderr io.Writer) error {
-	sc, ok := p.(pubsub.SubscriberCounter)
-	if !ok || sc.Subscribers() < 0 {
-		return errors.New("--wait-subscribers: this driver's publisher does not count subscribers")
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	t := time.NewTicker(10 * time.Millisecond)
-	defer t.Stop()
-	for sc.Subscribers() < want {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("--wait-subscribers %d: only %d connected after %s", want, sc.Subscribers(), timeout)
-		case <-t.C:
-		}
-	}
-	fmt.Fprintf(stderr, "%d subscriber(s) connected\n", sc.Subscribers())
 	return nil
 }
 
