@@ -77,11 +77,12 @@
 //
 // What remains undetectable here, and is covered by the subscribers'
 // periodic sync ([df] db_sync_time): events a worker had stamped but not
-// sent when it died (its next incarnation has a new id); events the service
-// had read but not relayed when it stopped, on a topic the worker never
-// publishes again; a worker's tail loss with a restarted service when no
-// event of that topic follows (the PULL ignores the heartbeats of an origin
-// it has not seen yet, so the first-contact rule cannot see them).
+// sent when it died (its next incarnation has a new id). A restarted
+// service's PULL applies the first-contact rule to heartbeats too
+// (pubsub.Tracker.HeartbeatFirstContact): the first sequence heartbeat of a
+// worker is a GapHeartbeat for every topic it has sent on, so tail loss and
+// events the old service read but never relayed are reported even when no
+// event of that topic follows.
 // Subscribers must sync (the affected topics) when they connect to a new
 // publisher, as the Tracker's baseline rule already says: a service restart
 // is a new publisher, and anything published before a subscriber's

@@ -322,3 +322,27 @@ func countRows(t *testing.T, db nb.Driver) int {
 	require.NoError(t, err)
 	return len(kvs)
 }
+
+// TestServiceTailLossUnseenTopic: every event of a topic the worker sent
+// while the service was down is lost and the worker sends nothing more on
+// it; only its sequence heartbeat reaches the restarted service, which has
+// never seen that topic. The service still publishes a marker for it
+// (conservatively: it cannot know what its previous incarnation relayed).
+func TestServiceTailLossUnseenTopic(t *testing.T) {
+	db := newDB(t)
+	s := settings(t, t.TempDir())
+	svc1 := startService(t, db, s)
+	w := worker(t, fastZMQ(zmq.WithSendQueue(1), zmq.WithHeartbeat(20*time.Millisecond)), "w1", svc1.SocketURI(), 100*time.Millisecond)
+	publish(t, w, "T1", "e1")
+	require.Eventually(t, func() bool { return svc1.Stats().Relayed == 1 }, waitFor, time.Millisecond)
+	stopService(t, svc1, w)
+	publish(t, w, "D", "x") // queued: reaches the new service
+	err := w.Publish(context.Background(), model.DbUpdate{Table: "lswitch", Key: "e2", Action: model.ActionCreate, Topic: "T1"})
+	require.ErrorIs(t, err, pubsub.ErrPublishTimeout, "e2 is lost")
+
+	svc2 := startService(t, db, s)
+	require.Eventually(t, func() bool {
+		st := svc2.Stats()
+		return st.Relayed == 1 && st.Gaps[string(pubsub.GapHeartbeat)] == 1 && st.Markers == 1
+	}, waitFor, time.Millisecond, "the heartbeat's T1 seq reveals the loss")
+}

@@ -68,6 +68,13 @@ type trackKey struct{ pub, topic string }
 //     of a dead incarnation: not delivered, counted in Dropped.
 //   - A seq beyond the expected one is GapSeq with the count lost.
 type Tracker struct {
+	// HeartbeatFirstContact makes a heartbeat of a publisher or topic never
+	// seen before a gap of everything up to its seq (Expected 1). A relay
+	// that just (re)started sets it: it cannot know whether its previous
+	// incarnation forwarded those events (the publisher service's PULL).
+	// Set it before the first Observe.
+	HeartbeatFirstContact bool
+
 	epochs map[string]uint64
 	next   map[trackKey]uint64
 	// Dropped counts duplicate and stale events Observe refused.
@@ -117,10 +124,19 @@ func (t *Tracker) Observe(m model.Meta, topic string) (gap Gap, ok, deliver bool
 // subscriber tracks are missing at the tail. Untracked topics are ignored:
 // the subscriber may not be subscribed to them.
 func (t *Tracker) ObserveHeartbeat(pub string, epoch uint64, topic string, lastSeq uint64) (Gap, bool) {
-	if known, seen := t.epochs[pub]; !seen || known != epoch {
+	k := trackKey{pub, topic}
+	known, seen := t.epochs[pub]
+	if t.HeartbeatFirstContact && lastSeq > 0 {
+		if !seen {
+			t.epochs[pub], known, seen = epoch, epoch, true
+		}
+		if _, tracked := t.next[k]; !tracked && known == epoch {
+			t.next[k] = 1
+		}
+	}
+	if !seen || known != epoch {
 		return Gap{}, false
 	}
-	k := trackKey{pub, topic}
 	want, tracked := t.next[k]
 	if !tracked || lastSeq < want {
 		return Gap{}, false

@@ -185,3 +185,24 @@ func TestGapString(t *testing.T) {
 	s := Gap{Reason: GapSeq, PublisherID: "p", Topic: "D", Expected: 2, Got: 5, Lost: 3}.String()
 	require.Equal(t, `gap(seq publisher="p" topic="D" expected=2 got=5 lost=3)`, s)
 }
+
+// A relay that restarted reports a heartbeat of an unseen publisher as a
+// gap of everything up to that seq; a normal subscriber ignores it.
+func TestTrackerHeartbeatFirstContact(t *testing.T) {
+	plain := NewTracker()
+	_, ok := plain.ObserveHeartbeat("w", 1, "T", 5)
+	require.False(t, ok)
+
+	tr := NewTracker()
+	tr.HeartbeatFirstContact = true
+	g, ok := tr.ObserveHeartbeat("w", 1, "T", 5)
+	require.True(t, ok)
+	require.Equal(t, Gap{Reason: GapHeartbeat, PublisherID: "w", Topic: "T", Expected: 1, Got: 5, Lost: 5}, g)
+	_, ok = tr.ObserveHeartbeat("w", 1, "T", 5)
+	require.False(t, ok, "reported once")
+	gs, deliver := observe(tr, meta("w", 1, 6), "T")
+	require.Nil(t, gs, "the next event continues cleanly")
+	require.True(t, deliver)
+	_, ok = tr.ObserveHeartbeat("w", 1, "U", 0)
+	require.False(t, ok, "a topic with nothing sent yet is no loss")
+}

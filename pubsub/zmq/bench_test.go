@@ -78,15 +78,6 @@ func benchDriver(b *testing.B, subs int) {
 	defer p.Close()
 	var delivered, lost atomic.Uint64
 	var last atomic.Int64
-	var all []*zmq.Subscriber
-	defer func() {
-		st := p.Stats()
-		b.Logf("pub: published %d enqueued %d dropped %d", st.Published, st.Enqueued, st.Dropped)
-		for _, s := range all[:1] {
-			ss := s.Stats()
-			b.Logf("sub: received %d delivered %d overflow %d gaps %v", ss.Received, ss.Delivered, ss.Overflow, ss.Gaps)
-		}
-	}()
 	for range subs {
 		s, err := d.NewSubscriber(ctx, pubsub.SubscriberConfig{
 			OnEvent: func(pubsub.Event) { delivered.Add(1); last.Store(time.Now().UnixNano()) },
@@ -97,7 +88,6 @@ func benchDriver(b *testing.B, subs int) {
 			b.Fatal(err)
 		}
 		defer s.Close()
-		all = append(all, s.(*zmq.Subscriber))
 		if err := s.RegisterPublisher(pubsub.Endpoint{PublisherID: "bench", URI: p.Info().URI}); err != nil {
 			b.Fatal(err)
 		}
@@ -128,29 +118,36 @@ func benchDriver(b *testing.B, subs int) {
 
 // The raw-TCP reference.
 
-func benchRaw(b *testing.B, subs int) {
+// rawFanout is the reference: per subscriber a TCP connection, a 4096-slot
+// channel, a writer behind a 64 KiB bufio.Writer flushing when the channel
+// is empty, a reader behind a 64 KiB bufio.Reader calling onMsg; send
+// blocks on a full channel.
+type rawFanout struct {
+	ln    net.Listener
+	chans []chan []byte
+	conns []net.Conn
+	wg    sync.WaitGroup
+}
+
+func newRawFanout(tb testing.TB, subs int, onMsg func([]byte)) *rawFanout {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	var delivered atomic.Uint64
-	var last atomic.Int64
-	chans := make([]chan []byte, subs)
-	var conns []net.Conn
-	for i := range subs {
+	f := &rawFanout{ln: ln}
+	for range subs {
 		c, err := net.Dial("tcp", ln.Addr().String())
 		if err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
 		sc, err := ln.Accept()
 		if err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
-		conns = append(conns, c, sc)
+		f.conns = append(f.conns, c, sc)
 		ch := make(chan []byte, 4096)
-		chans[i] = ch
-		wg.Go(func() { // writer
+		f.chans = append(f.chans, ch)
+		f.wg.Go(func() { // writer
 			bw := bufio.NewWriterSize(sc, 64<<10)
 			var hdr [4]byte
 			for m := range ch {
@@ -163,7 +160,7 @@ func benchRaw(b *testing.B, subs int) {
 			}
 			_ = bw.Flush()
 		})
-		wg.Go(func() { // reader
+		f.wg.Go(func() { // reader
 			br := bufio.NewReaderSize(c, 64<<10)
 			var hdr [4]byte
 			buf := make([]byte, 1024)
@@ -175,12 +172,38 @@ func benchRaw(b *testing.B, subs int) {
 				if _, err := io.ReadFull(br, buf[:n]); err != nil {
 					return
 				}
-				_ = binary.BigEndian.Uint64(buf[8:16])
-				delivered.Add(1)
-				last.Store(time.Now().UnixNano())
+				onMsg(buf[:n])
 			}
 		})
 	}
+	return f
+}
+
+func (f *rawFanout) send(buf []byte) {
+	for _, ch := range f.chans {
+		ch <- buf
+	}
+}
+
+func (f *rawFanout) close() {
+	for _, ch := range f.chans {
+		close(ch)
+	}
+	for _, c := range f.conns {
+		_ = c.Close()
+	}
+	_ = f.ln.Close()
+	f.wg.Wait()
+}
+
+func benchRaw(b *testing.B, subs int) {
+	var delivered atomic.Uint64
+	var last atomic.Int64
+	f := newRawFanout(b, subs, func(m []byte) {
+		_ = binary.BigEndian.Uint64(m[8:16])
+		delivered.Add(1)
+		last.Store(time.Now().UnixNano())
+	})
 	tmpl := make([]byte, 300)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -190,20 +213,11 @@ func benchRaw(b *testing.B, subs int) {
 		copy(buf, tmpl)
 		binary.BigEndian.PutUint64(buf[0:8], uint64(i))
 		binary.BigEndian.PutUint64(buf[8:16], uint64(time.Now().UnixNano()))
-		for _, ch := range chans {
-			ch <- buf
-		}
+		f.send(buf)
 	}
 	report(b, start, b.N, subs, func() (uint64, uint64) { return delivered.Load(), 0 }, &last)
 	b.StopTimer()
-	for _, ch := range chans {
-		close(ch)
-	}
-	for _, c := range conns {
-		_ = c.Close()
-	}
-	_ = ln.Close()
-	wg.Wait()
+	f.close()
 }
 
 // Latency at a paced rate (baselines.md a-lat): bursts of 10 events every
@@ -292,58 +306,12 @@ func zmqPair(b *testing.B, record func(uint64)) (func(uint64), func()) {
 }
 
 func rawPair(b *testing.B, record func(uint64)) (func(uint64), func()) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		b.Fatal(err)
-	}
-	sc, err := ln.Accept()
-	if err != nil {
-		b.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	ch := make(chan []byte, 4096)
-	wg.Go(func() {
-		bw := bufio.NewWriterSize(sc, 64<<10)
-		var hdr [4]byte
-		for m := range ch {
-			binary.BigEndian.PutUint32(hdr[:], uint32(len(m)))
-			_, _ = bw.Write(hdr[:])
-			_, _ = bw.Write(m)
-			if len(ch) == 0 {
-				_ = bw.Flush()
-			}
-		}
-	})
-	wg.Go(func() {
-		br := bufio.NewReaderSize(c, 64<<10)
-		var hdr [4]byte
-		buf := make([]byte, 1024)
-		for {
-			if _, err := io.ReadFull(br, hdr[:]); err != nil {
-				return
-			}
-			n := binary.BigEndian.Uint32(hdr[:])
-			if _, err := io.ReadFull(br, buf[:n]); err != nil {
-				return
-			}
-			record(binary.BigEndian.Uint64(buf[0:8]))
-		}
-	})
+	f := newRawFanout(b, 1, func(m []byte) { record(binary.BigEndian.Uint64(m[0:8])) })
 	tmpl := make([]byte, 300)
 	return func(seq uint64) {
-			buf := make([]byte, len(tmpl))
-			copy(buf, tmpl)
-			binary.BigEndian.PutUint64(buf[0:8], seq)
-			ch <- buf
-		}, func() {
-			close(ch)
-			_ = c.Close()
-			_ = sc.Close()
-			_ = ln.Close()
-			wg.Wait()
-		}
+		buf := make([]byte, len(tmpl))
+		copy(buf, tmpl)
+		binary.BigEndian.PutUint64(buf[0:8], seq)
+		f.send(buf)
+	}, f.close
 }

@@ -14,10 +14,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // endpoint is a parsed URI.
@@ -147,4 +149,30 @@ func firstHostAddress() string {
 		}
 	}
 	return "127.0.0.1"
+}
+
+// acceptLoop accepts connections on ln until it is closed, handing each to
+// admit; admit returning false (the owner is closing) ends the loop. A
+// failing Accept (e.g. out of file descriptors) is logged and retried after
+// a pause, or ends the loop once stop is closed.
+func acceptLoop(ln net.Listener, log *slog.Logger, stop <-chan struct{}, admit func(net.Conn) bool) {
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			log.Warn("accept failed", "err", err)
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			continue
+		}
+		if !admit(nc) {
+			_ = nc.Close()
+			return
+		}
+	}
 }

@@ -195,7 +195,7 @@ func parseSeqs(t *testing.T, b []byte) map[string]uint64 {
 // what does not fit is dropped and reported as GapOverflow, with counts that
 // add up, before the next event; no loss is reported twice (no GapSeq).
 func TestGapOverflow(t *testing.T) {
-	d := fastDriver(zmq.WithDeliveryWait(10 * time.Millisecond))
+	d := fastDriver()
 	p := startPub(t, d, "pub-ov", "tcp://127.0.0.1:0", 1)
 	release := make(chan struct{})
 	var blocked atomic.Bool
@@ -218,6 +218,10 @@ func TestGapOverflow(t *testing.T) {
 	})
 	blocked.Store(false)
 	close(release)
+	waitUntil(t, "the queue to drain", func() bool {
+		st := s.(*zmq.Subscriber).Stats()
+		return st.Delivered+st.Overflow == n
+	})
 	publishN(t, p, "D", "after", 1)
 	waitUntil(t, "the event after", func() bool {
 		return sk.count(func(ev pubsub.Event) bool { return ev.Update.Key == "after-0" }) == 1

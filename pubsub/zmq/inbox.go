@@ -132,7 +132,9 @@ type inbox struct {
 	gaps                                             reasonCounts
 }
 
-func newInbox(log *slog.Logger, cfg pubsub.SubscriberConfig, wait time.Duration, filter *prefixSet) *inbox {
+// newInbox starts the delivery goroutine. firstContact sets the tracker's
+// HeartbeatFirstContact (PULL: the publisher service after a restart).
+func newInbox(log *slog.Logger, cfg pubsub.SubscriberConfig, wait time.Duration, filter *prefixSet, firstContact bool) *inbox {
 	limit := cfg.QueueSize
 	if limit <= 0 {
 		limit = pubsub.DefaultQueueSize
@@ -149,6 +151,7 @@ func newInbox(log *slog.Logger, cfg pubsub.SubscriberConfig, wait time.Duration,
 		tracker: pubsub.NewTracker(),
 		filter:  filter,
 	}
+	in.tracker.HeartbeatFirstContact = firstContact
 	if in.onEvent == nil {
 		in.onEvent = func(pubsub.Event) {}
 	}

@@ -190,8 +190,7 @@ func TestPrefixSet(t *testing.T) {
 	s.add("")
 	require.True(t, s.match("anything"), "the empty subscription matches all")
 	require.False(t, c.match("anything"), "clones are independent")
-	require.True(t, c.matchOther("tenant-1", "xxy"))
-	require.False(t, c.matchOther("tenant-1", "tenant-"))
+	require.True(t, c.match("tenant-1"))
 }
 
 func TestArenaMessages(t *testing.T) {

@@ -84,17 +84,6 @@ func (s *prefixSet) match(topic string) bool {
 	return false
 }
 
-// matchOther reports whether topic matches a prefix of the set other than
-// except.
-func (s *prefixSet) matchOther(topic, except string) bool {
-	for _, p := range s.list {
-		if p != except && strings.HasPrefix(topic, p) {
-			return true
-		}
-	}
-	return false
-}
-
 // clone returns an independent copy.
 func (s *prefixSet) clone() *prefixSet {
 	c := &prefixSet{counts: make(map[string]int, len(s.counts))}

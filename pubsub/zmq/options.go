@@ -71,7 +71,8 @@ func WithSendQueue(n int) Option {
 }
 
 // WithSendWait sets how long a PUB's Publish may wait for room in a full
-// subscriber queue (in all, per Publish). A subscriber that drains within it
+// subscriber queue (in all, per Publish; never beyond PublishTimeout or the
+// Publish context). A subscriber that drains within it
 // is never dropped for, it paces the publisher instead (as TCP would); one
 // that does not is marked lagging and dropped for, without further waits,
 // until its queue has emptied. 0 drops at once, as libzmq does.

@@ -23,10 +23,10 @@ package zmq
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -49,11 +49,14 @@ type Publisher struct {
 	o    options
 	log  *slog.Logger
 	info pubsub.Info
-	mode model.WireMode
-	seq  *pubsub.Sequencer
-	ln   net.Listener
-	wg   sync.WaitGroup
-	done chan struct{}
+	// sendWait bounds one Publish's waits for room: the send wait, at most
+	// PublishTimeout.
+	sendWait time.Duration
+	mode     model.WireMode
+	seq      *pubsub.Sequencer
+	ln       net.Listener
+	wg       sync.WaitGroup
+	done     chan struct{}
 
 	// mu orders stamping and fan-out, and guards what follows.
 	mu      sync.Mutex
@@ -100,7 +103,12 @@ func newPublisher(o options, cfg pubsub.PublisherConfig) (*Publisher, error) {
 		hbPrev:  map[string]uint64{},
 	}
 	p.info = pubsub.Info{ID: cfg.ID, Epoch: cfg.Epoch, URI: advertisedURI(ep, ln, cfg.AdvertiseHost)}
-	p.wg.Go(p.acceptLoop)
+	timeout := cfg.PublishTimeout
+	if timeout <= 0 {
+		timeout = pubsub.DefaultPublishTimeout
+	}
+	p.sendWait = min(o.sendWait, timeout)
+	p.wg.Go(func() { acceptLoop(p.ln, p.log, p.done, p.admit) })
 	p.wg.Go(p.tickLoop)
 	p.log.Info("publisher bound", "listen", ln.Addr().String(), "uri", p.info.URI)
 	return p, nil
@@ -132,7 +140,7 @@ func (p *Publisher) Publish(ctx context.Context, u model.DbUpdate) error {
 	}
 	if len(route) > 0 {
 		msg := p.arena.message(topic, &u, &meta, p.mode)
-		w := waiter{d: p.o.sendWait}
+		w := waiter{d: p.sendWait, done: ctx.Done()}
 		for _, c := range route {
 			c.q.put(msg, &w)
 		}
@@ -165,7 +173,7 @@ func (p *Publisher) Close() error {
 	p.closeOnce.Do(func() {
 		p.mu.Lock()
 		p.closed = true
-		conns := p.conns
+		conns := slices.Clone(p.conns) // remove edits p.conns in place
 		for c := range p.pending {
 			_ = c.Close()
 		}
@@ -222,32 +230,17 @@ func (p *Publisher) Stats() PublisherStats {
 	return st
 }
 
-// acceptLoop accepts subscribers until the listener is closed.
-func (p *Publisher) acceptLoop() {
-	for {
-		nc, err := p.ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			p.log.Warn("accept failed", "err", err)
-			select {
-			case <-p.done:
-				return
-			case <-time.After(50 * time.Millisecond):
-			}
-			continue
-		}
-		p.mu.Lock()
-		if p.closed {
-			p.mu.Unlock()
-			_ = nc.Close()
-			return
-		}
-		p.pending[nc] = struct{}{}
-		p.mu.Unlock()
-		p.wg.Go(func() { p.serve(nc) })
+// admit registers an accepted subscriber connection and starts serving it;
+// false once the publisher is closing.
+func (p *Publisher) admit(nc net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
 	}
+	p.pending[nc] = struct{}{}
+	p.wg.Go(func() { p.serve(nc) })
+	return true
 }
 
 // serve runs one subscriber connection: handshake, then its reader; the
@@ -304,7 +297,7 @@ func (p *Publisher) remove(c *pubConn) {
 	p.mu.Lock()
 	for i, x := range p.conns {
 		if x == c {
-			p.conns = append(p.conns[:i], p.conns[i+1:]...)
+			p.conns = slices.Delete(p.conns, i, i+1)
 			clear(p.routes)
 			break
 		}

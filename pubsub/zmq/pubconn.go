@@ -8,7 +8,6 @@ package zmq
 // counted, and the publisher forgets the connection.
 
 import (
-	"bufio"
 	"errors"
 	"net"
 	"os"
@@ -135,34 +134,8 @@ func (c *pubConn) command(f zmtp.Frame) error {
 
 // writeLoop writes queued messages until the connection ends.
 func (c *pubConn) writeLoop() {
-	bw := bufio.NewWriterSize(c.dc, writeBuffer)
-	flush := func() error {
-		if bw.Buffered() == 0 {
-			return nil
-		}
-		return bw.Flush()
-	}
-	var batch [][]byte
-	for {
-		b, episode, err := c.q.next(batch, flush, c.done)
-		if err != nil {
-			c.shutdown(err)
-			return
-		}
-		if b == nil {
-			return
-		}
-		for _, m := range b {
-			if _, err := bw.Write(m); err != nil {
-				c.shutdown(err)
-				return
-			}
-		}
-		clear(b)
-		batch = b[:0]
-		if episode > 0 {
-			c.overflowed(episode)
-		}
+	if _, err := drainQueue(c.q, c.dc, c.done, c.overflowed); err != nil {
+		c.shutdown(err)
 	}
 }
 

@@ -25,7 +25,6 @@ import (
 	"log/slog"
 	"net"
 	"sync"
-	"time"
 
 	"github.com/dragonflow-go/dragonflow/pubsub"
 	"github.com/dragonflow-go/dragonflow/pubsub/zmq/zmtp"
@@ -67,7 +66,7 @@ func newPull(o options, listenURI string, cfg pubsub.SubscriberConfig) (*Pull, e
 	p := &Pull{
 		o:      o,
 		log:    log,
-		in:     newInbox(log, cfg, o.deliveryWait, nil),
+		in:     newInbox(log, cfg, o.deliveryWait, nil, true),
 		ln:     ln,
 		uri:    advertisedURI(ep, ln, ""),
 		done:   make(chan struct{}),
@@ -77,7 +76,7 @@ func newPull(o options, listenURI string, cfg pubsub.SubscriberConfig) (*Pull, e
 	for _, t := range cfg.Topics {
 		_ = p.RegisterTopic(t)
 	}
-	p.wg.Go(p.acceptLoop)
+	p.wg.Go(func() { acceptLoop(p.ln, p.log, nil, p.admit) })
 	log.Info("pull socket bound", "listen", ln.Addr().String())
 	return p, nil
 }
@@ -154,27 +153,17 @@ func (p *Pull) Stats() SubscriberStats {
 	return st
 }
 
-func (p *Pull) acceptLoop() {
-	for {
-		nc, err := p.ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			p.log.Warn("accept failed", "err", err)
-			time.Sleep(50 * time.Millisecond)
-			continue
-		}
-		p.mu.Lock()
-		if p.closed {
-			p.mu.Unlock()
-			_ = nc.Close()
-			return
-		}
-		p.conns[nc] = struct{}{}
-		p.mu.Unlock()
-		p.wg.Go(func() { p.serve(nc) })
+// admit registers an accepted PUSH peer and starts serving it; false once
+// the Pull is closing.
+func (p *Pull) admit(nc net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
 	}
+	p.conns[nc] = struct{}{}
+	p.wg.Go(func() { p.serve(nc) })
+	return true
 }
 
 // serve runs one PUSH peer.

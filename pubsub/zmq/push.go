@@ -20,7 +20,6 @@ package zmq
 // min(PublishTimeout, 1 s)), then drops and counts the rest.
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -172,7 +171,9 @@ func (p *Pusher) Close() error {
 		p.closed = true
 		p.mu.Unlock()
 		p.q.close()
-		if queued, _, _ := p.q.counts(); queued > 0 && p.Subscribers() > 0 {
+		if queued, _, _ := p.q.counts(); queued > 0 {
+			// Linger, also while (re)connecting: events queued before Close
+			// are written if a PULL peer takes them within the bound.
 			t := time.NewTimer(min(p.timeout, maxLinger))
 			select {
 			case <-p.runDone:
@@ -325,35 +326,16 @@ func (p *Pusher) session() error {
 // writeLoop writes the queue to c until the queue is closed and empty (nil),
 // the connection goes down or a write fails.
 func (p *Pusher) writeLoop(c *subConn, down <-chan struct{}) error {
-	bw := bufio.NewWriterSize(c.dc, writeBuffer)
-	flush := func() error {
-		if bw.Buffered() == 0 {
-			return nil
-		}
-		return bw.Flush()
+	unwritten, err := drainQueue(p.q, c.dc, down, nil)
+	if err != nil {
+		p.lost.Add(uint64(unwritten))
+		return err
 	}
-	var batch [][]byte
-	for {
-		b, _, err := p.q.next(batch, flush, down)
-		if err != nil {
-			return err
-		}
-		if b == nil {
-			select {
-			case <-down:
-				return errors.New("zmq: PULL peer went away")
-			default:
-			}
-			return flush()
-		}
-		for i, m := range b {
-			if _, err := bw.Write(m); err != nil {
-				p.lost.Add(uint64(len(b) - i))
-				return err
-			}
-		}
-		clear(b)
-		batch = b[:0]
+	select {
+	case <-down:
+		return errors.New("zmq: PULL peer went away")
+	default:
+		return nil
 	}
 }
 

@@ -20,6 +20,8 @@ package zmq
 // a refused one is no drop.
 
 import (
+	"bufio"
+	"io"
 	"net"
 	"sync"
 	"time"
@@ -54,6 +56,7 @@ func newSendQueue(limit int) *sendQueue {
 // waiter bounds the time one Publish may wait for room, across queues.
 type waiter struct {
 	d       time.Duration
+	done    <-chan struct{} // the caller's context, if any
 	t       *time.Timer
 	expired bool
 }
@@ -70,9 +73,10 @@ func (w *waiter) wait(room <-chan struct{}) bool {
 	case <-room:
 		return true
 	case <-w.t.C:
-		w.expired = true
-		return false
+	case <-w.done:
 	}
+	w.expired = true
+	return false
 }
 
 func (w *waiter) stop() {
@@ -242,6 +246,47 @@ func (q *sendQueue) next(dst [][]byte, flush func() error, stop <-chan struct{})
 	return batch, episode, nil
 }
 
+// drainQueue is a connection writer: it writes q's batches to w through a
+// 64 KiB buffer, flushed when the queue is empty, until stop is closed (nil)
+// or q is closed and empty (the buffer flushed: nil or the flush error), or
+// a write fails: then unwritten is how many messages of the batch in hand
+// were not written. episode, if not nil, gets the drops reported with each
+// batch that had some.
+func drainQueue(q *sendQueue, w io.Writer, stop <-chan struct{}, episode func(uint64)) (unwritten int, err error) {
+	bw := bufio.NewWriterSize(w, writeBuffer)
+	flush := func() error {
+		if bw.Buffered() == 0 {
+			return nil
+		}
+		return bw.Flush()
+	}
+	var batch [][]byte
+	for {
+		b, dropped, err := q.next(batch, flush, stop)
+		if err != nil {
+			return 0, err
+		}
+		if b == nil {
+			select {
+			case <-stop:
+				return 0, nil
+			default:
+				return 0, flush()
+			}
+		}
+		for i, m := range b {
+			if _, err := bw.Write(m); err != nil {
+				return len(b) - i, err
+			}
+		}
+		clear(b)
+		batch = b[:0]
+		if dropped > 0 && episode != nil {
+			episode(dropped)
+		}
+	}
+}
+
 // close stops accepting messages and wakes the writer, which goes on
 // taking what is queued (next returns nil once it is empty) unless drained.
 func (q *sendQueue) close() {
@@ -282,21 +327,23 @@ type deadlineConn struct {
 }
 
 func (d *deadlineConn) Read(b []byte) (int, error) {
-	if d.readTimeout > 0 {
-		if now := time.Now(); now.Sub(d.readSet) > d.readTimeout/4 {
-			_ = d.Conn.SetReadDeadline(now.Add(d.readTimeout))
-			d.readSet = now
-		}
-	}
+	refreshDeadline(d.readTimeout, &d.readSet, d.Conn.SetReadDeadline)
 	return d.Conn.Read(b)
 }
 
 func (d *deadlineConn) Write(b []byte) (int, error) {
-	if d.writeTimeout > 0 {
-		if now := time.Now(); now.Sub(d.writeSet) > d.writeTimeout/4 {
-			_ = d.Conn.SetWriteDeadline(now.Add(d.writeTimeout))
-			d.writeSet = now
-		}
-	}
+	refreshDeadline(d.writeTimeout, &d.writeSet, d.Conn.SetWriteDeadline)
 	return d.Conn.Write(b)
+}
+
+// refreshDeadline sets a deadline timeout from now with set, unless the last
+// one was set less than a quarter of the timeout ago (0: no deadline).
+func refreshDeadline(timeout time.Duration, last *time.Time, set func(time.Time) error) {
+	if timeout <= 0 {
+		return
+	}
+	if now := time.Now(); now.Sub(*last) > timeout/4 {
+		_ = set(now.Add(timeout))
+		*last = now
+	}
 }

@@ -75,7 +75,7 @@ func newSubscriber(o options, cfg pubsub.SubscriberConfig) *Subscriber {
 	s := &Subscriber{
 		o:         o,
 		log:       log,
-		in:        newInbox(log, cfg, o.deliveryWait, topics.clone()),
+		in:        newInbox(log, cfg, o.deliveryWait, topics.clone(), false),
 		pingMsg:   zmtp.AppendPing(nil, o.pingTTL(), nil),
 		done:      make(chan struct{}),
 		topics:    topics,
