@@ -6,9 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/dragonflow-go/dragonflow/internal/testutil"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -20,6 +21,9 @@ import (
 	"github.com/dragonflow-go/dragonflow/pubsub"
 	"github.com/dragonflow-go/dragonflow/pubsub/zmq"
 )
+
+// sink records what a subscriber delivers.
+type sink = testutil.Sink
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
@@ -60,50 +64,6 @@ func startService(t *testing.T, db nb.Driver, s config.RoleSettings) *pubservice
 	return svc
 }
 
-// sink records what a subscriber delivers.
-type sink struct {
-	mu     sync.Mutex
-	events []pubsub.Event
-	gaps   []pubsub.Gap
-}
-
-func (s *sink) onEvent(ev pubsub.Event) {
-	s.mu.Lock()
-	s.events = append(s.events, ev)
-	s.mu.Unlock()
-}
-
-func (s *sink) onGap(g pubsub.Gap) {
-	s.mu.Lock()
-	s.gaps = append(s.gaps, g)
-	s.mu.Unlock()
-}
-
-func (s *sink) snapshot() ([]pubsub.Event, []pubsub.Gap) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]pubsub.Event(nil), s.events...), append([]pubsub.Gap(nil), s.gaps...)
-}
-
-// matching returns the delivered events keep accepts.
-func (s *sink) matching(keep func(pubsub.Event) bool) []pubsub.Event {
-	evs, _ := s.snapshot()
-	var out []pubsub.Event
-	for _, ev := range evs {
-		if keep(ev) {
-			out = append(out, ev)
-		}
-	}
-	return out
-}
-
-// waitN waits until keep accepts n delivered events and returns them.
-func (s *sink) waitN(t *testing.T, n int, keep func(pubsub.Event) bool) []pubsub.Event {
-	t.Helper()
-	require.Eventually(t, func() bool { return len(s.matching(keep)) >= n }, waitFor, 2*time.Millisecond)
-	return s.matching(keep)
-}
-
 func ofTable(table string) func(pubsub.Event) bool {
 	return func(ev pubsub.Event) bool { return ev.Update.Table == table }
 }
@@ -113,7 +73,7 @@ func ofTable(table string) func(pubsub.Event) bool {
 func subscribe(t *testing.T, svc *pubservice.Service, topics ...string) *sink {
 	t.Helper()
 	sk := &sink{}
-	sub, err := fastZMQ().NewSubscriber(t.Context(), pubsub.SubscriberConfig{Topics: topics, OnEvent: sk.onEvent, OnGap: sk.onGap})
+	sub, err := fastZMQ().NewSubscriber(t.Context(), pubsub.SubscriberConfig{Topics: topics, OnEvent: sk.OnEvent, OnGap: sk.OnGap})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, sub.Close()) })
 	require.NoError(t, sub.RegisterPublisher(pubsub.Endpoint{PublisherID: svc.Info().ID, URI: svc.Info().URI}))

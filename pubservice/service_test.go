@@ -62,9 +62,9 @@ func TestServiceRelaysWorkers(t *testing.T) {
 		publish(t, w2, "tenant", fmt.Sprintf("w2-%d", i))
 	}
 	publish(t, w2, "", "w2-notopic")
-	evs := sk.waitN(t, 151, ofTable("lswitch"))
+	evs := sk.WaitN(t, waitFor, 151, ofTable("lswitch"))
 	require.Len(t, evs, 151)
-	all, _ := sk.snapshot()
+	all, _ := sk.Snapshot()
 	last := map[string]uint64{}
 	for _, ev := range all {
 		require.Equal(t, svc.Info().ID, ev.Meta.PublisherID)
@@ -92,7 +92,7 @@ func TestServiceRelaysWorkers(t *testing.T) {
 	assert.Equal(t, uint64(151), st.Relayed)
 	assert.Empty(t, st.Gaps)
 	assert.Equal(t, 2, st.Origins)
-	_, gaps := sk.snapshot()
+	_, gaps := sk.Snapshot()
 	assert.Empty(t, gaps)
 }
 
@@ -107,7 +107,7 @@ func TestServiceRelaysTables(t *testing.T) {
 	began := time.Now()
 	_, err := db.Put(t.Context(), model.TableChassis, "compute-1", []byte(`{"id":"compute-1","ip":"10.0.0.1"}`))
 	require.NoError(t, err)
-	ev := sk.waitN(t, 1, ofTable(model.TableChassis))[0]
+	ev := sk.WaitN(t, waitFor, 1, ofTable(model.TableChassis))[0]
 	assert.Less(t, time.Since(began), time.Second)
 	assert.Equal(t, model.DbUpdate{Table: model.TableChassis, Key: "compute-1", Action: model.ActionCreate,
 		Value: []byte(`{"id":"compute-1","ip":"10.0.0.1"}`), Topic: "D"}, ev.Update)
@@ -118,16 +118,16 @@ func TestServiceRelaysTables(t *testing.T) {
 	}, discovery.WithTTL(2*time.Second), discovery.WithTimestampRefresh(0))
 	require.NoError(t, err)
 	isLC := func(ev pubsub.Event) bool { return ev.Update.Table == model.TablePublisher && ev.Update.Key == "lc-1" }
-	ev = sk.waitN(t, 1, isLC)[0]
+	ev = sk.WaitN(t, waitFor, 1, isLC)[0]
 	assert.Equal(t, model.ActionCreate, ev.Update.Action)
 	assert.Contains(t, string(ev.Update.Value), `"role":"local-controller"`)
 	require.NoError(t, reg.Close())
-	ev = sk.waitN(t, 2, isLC)[1]
+	ev = sk.WaitN(t, waitFor, 2, isLC)[1]
 	assert.Equal(t, model.ActionDelete, ev.Update.Action)
 	assert.Nil(t, ev.Update.Value)
 
 	require.NoError(t, db.Delete(t.Context(), model.TableChassis, "compute-1", 0))
-	ev = sk.waitN(t, 2, ofTable(model.TableChassis))[1]
+	ev = sk.WaitN(t, waitFor, 2, ofTable(model.TableChassis))[1]
 	assert.Equal(t, model.ActionDelete, ev.Update.Action)
 	assert.GreaterOrEqual(t, svc.Stats().TableEvents, uint64(4))
 }
@@ -149,7 +149,7 @@ func TestServiceLossOnWorkerHopIsNotSilent(t *testing.T) {
 	s := settings(t, t.TempDir())
 	svc1 := startService(t, db, s)
 	sk := &sink{}
-	sub, err := fastZMQ().NewSubscriber(t.Context(), pubsub.SubscriberConfig{Topics: []string{"D"}, OnEvent: sk.onEvent, OnGap: sk.onGap})
+	sub, err := fastZMQ().NewSubscriber(t.Context(), pubsub.SubscriberConfig{Topics: []string{"D"}, OnEvent: sk.OnEvent, OnGap: sk.OnGap})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, sub.Close()) })
 	disc, err := discovery.Discover(t.Context(), db, sub, []string{model.RoleNeutronServer})
@@ -159,7 +159,7 @@ func TestServiceLossOnWorkerHopIsNotSilent(t *testing.T) {
 
 	w := worker(t, fastZMQ(zmq.WithSendQueue(1), zmq.WithoutHeartbeats()), "w1", svc1.SocketURI(), 100*time.Millisecond)
 	publish(t, w, "D", "e1")
-	sk.waitN(t, 1, ofTable("lswitch"))
+	sk.WaitN(t, waitFor, 1, ofTable("lswitch"))
 
 	stopService(t, svc1, w)
 	publish(t, w, "D", "e2") // queued
@@ -170,9 +170,9 @@ func TestServiceLossOnWorkerHopIsNotSilent(t *testing.T) {
 	require.Eventually(t, func() bool { return svc2.Stats().Relayed == 1 }, waitFor, time.Millisecond, "e2 relayed by the new service")
 	waitSubscribed(t, svc2, 1, "D")
 	publish(t, w, "D", "e4")
-	sk.waitN(t, 1, func(ev pubsub.Event) bool { return ev.Update.Key == "e4" })
+	sk.WaitN(t, waitFor, 1, func(ev pubsub.Event) bool { return ev.Update.Key == "e4" })
 
-	evs, _ := sk.snapshot()
+	evs, _ := sk.Snapshot()
 	var marker *pubservice.ResyncRequest
 	for _, ev := range evs {
 		if r, ok := pubservice.ParseResync(ev.Update); ok && r.Reason == pubsub.GapSeq {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -9,9 +8,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/dragonflow-go/dragonflow/internal/testutil"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -21,25 +21,10 @@ import (
 	"github.com/dragonflow-go/dragonflow/nb/etcd/embedded"
 )
 
+// syncBuffer is safe to read while the command under test writes to it.
+type syncBuffer = testutil.LockedBuffer
+
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// syncBuffer is a bytes.Buffer safe for the logger and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func writeConfig(t *testing.T, body string) string {
 	t.Helper()

@@ -1,15 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/dragonflow-go/dragonflow/internal/testutil"
 
 	"github.com/stretchr/testify/require"
 
@@ -18,25 +18,10 @@ import (
 	"github.com/dragonflow-go/dragonflow/pubsub/zmq"
 )
 
+// lockedBuffer is safe to read while the command under test writes to it.
+type lockedBuffer = testutil.LockedBuffer
+
 const waitLong = 10 * time.Second
-
-// lockedBuffer is a bytes.Buffer safe to read while dfctl writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // running is a dfctl command running in the background.
 type running struct {

@@ -34,7 +34,7 @@ func staticSub(t *testing.T, svcs ...*pubservice.Service) (*zmq.Subscriber, *sin
 	t.Helper()
 	sk := &sink{}
 	s, err := fastZMQ().NewSubscriber(t.Context(), pubsub.SubscriberConfig{
-		Topics: []string{model.DefaultTopic}, OnEvent: sk.onEvent, OnGap: sk.onGap, Logger: logger(t),
+		Topics: []string{model.DefaultTopic}, OnEvent: sk.OnEvent, OnGap: sk.OnGap, Logger: logger(t),
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
@@ -49,11 +49,11 @@ func staticSub(t *testing.T, svcs ...*pubservice.Service) (*zmq.Subscriber, *sin
 func fence(t *testing.T, w pubsub.Publisher, sk *sink, name, topic string) {
 	t.Helper()
 	send(t, w, model.DbUpdate{Table: "fence", Key: name, Action: model.ActionLog, Topic: topic})
-	sk.waitN(t, 1, byKey(name))
+	sk.WaitN(t, waitFor, 1, byKey(name))
 }
 
 func logs(sk *sink, topic string) []pubsub.Event {
-	return sk.matching(func(ev pubsub.Event) bool {
+	return sk.Matching(func(ev pubsub.Event) bool {
 		return ev.Update.Table == "info" && ev.Update.Action == model.ActionLog && ev.Update.TopicOrDefault() == topic
 	})
 }
@@ -115,10 +115,10 @@ func TestFullstackPubSubThroughService(t *testing.T) {
 		require.NoError(t, sub.RegisterPublisher(pubsub.Endpoint{PublisherID: svc2.Info().ID, URI: svc2.Info().URI}))
 		waitSubscribed(t, svcStats(svc2), 1, model.DefaultTopic)
 		send(t, w2, logEvent("from-2", ""))
-		ev := sk.waitN(t, 1, byKey("from-2"))[0]
+		ev := sk.WaitN(t, waitFor, 1, byKey("from-2"))[0]
 		assert.Equal(t, svc2.Info().ID, ev.Meta.PublisherID)
 		send(t, w, logEvent("from-1", ""))
-		sk.waitN(t, 1, byKey("from-1"))
+		sk.WaitN(t, waitFor, 1, byKey("from-1"))
 	})
 	t.Run("table monitor: create, set, delete", func(t *testing.T) {
 		_, err := db.Create(t.Context(), model.TableChassis, "chassis-1", []byte(`{"id":"chassis-1","ip":"10.0.0.1"}`))
@@ -130,7 +130,7 @@ func TestFullstackPubSubThroughService(t *testing.T) {
 		fromSvc1 := func(ev pubsub.Event) bool {
 			return ev.Update.Table == model.TableChassis && ev.Meta.PublisherID == svc.Info().ID
 		}
-		got := sk.waitN(t, 3, fromSvc1)
+		got := sk.WaitN(t, waitFor, 3, fromSvc1)
 		require.Len(t, got, 3)
 		assert.Equal(t, []model.DbUpdate{
 			{Table: "chassis", Key: "chassis-1", Action: "create", Value: []byte(`{"id":"chassis-1","ip":"10.0.0.1"}`), Topic: "D"},
@@ -138,5 +138,5 @@ func TestFullstackPubSubThroughService(t *testing.T) {
 			{Table: "chassis", Key: "chassis-1", Action: "delete", Topic: "D"},
 		}, []model.DbUpdate{got[0].Update, got[1].Update, got[2].Update})
 	})
-	assert.Empty(t, sk.gapList())
+	assert.Empty(t, sk.Gaps())
 }

@@ -9,9 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/dragonflow-go/dragonflow/internal/testutil"
 
 	"github.com/stretchr/testify/require"
 
@@ -25,6 +26,9 @@ import (
 	"github.com/dragonflow-go/dragonflow/pubsub"
 	"github.com/dragonflow-go/dragonflow/pubsub/zmq"
 )
+
+// sink records what a subscriber delivers.
+type sink = testutil.Sink
 
 const (
 	waitFor = 10 * time.Second
@@ -125,53 +129,6 @@ func startService(t *testing.T, db nb.Driver, cfg *config.Config) *pubservice.Se
 	return svc
 }
 
-// sink records what a subscriber delivers.
-type sink struct {
-	mu     sync.Mutex
-	events []pubsub.Event
-	gaps   []pubsub.Gap
-}
-
-func (s *sink) onEvent(ev pubsub.Event) {
-	s.mu.Lock()
-	s.events = append(s.events, ev)
-	s.mu.Unlock()
-}
-
-func (s *sink) onGap(g pubsub.Gap) {
-	s.mu.Lock()
-	s.gaps = append(s.gaps, g)
-	s.mu.Unlock()
-}
-
-func (s *sink) matching(keep func(pubsub.Event) bool) []pubsub.Event {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []pubsub.Event
-	for _, ev := range s.events {
-		if keep(ev) {
-			out = append(out, ev)
-		}
-	}
-	return out
-}
-
-func (s *sink) gapList() []pubsub.Gap {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]pubsub.Gap(nil), s.gaps...)
-}
-
-func (s *sink) all() []pubsub.Event { return s.matching(func(pubsub.Event) bool { return true }) }
-
-// waitN waits until keep accepts at least n delivered events.
-func (s *sink) waitN(t *testing.T, n int, keep func(pubsub.Event) bool) []pubsub.Event {
-	t.Helper()
-	require.Eventually(t, func() bool { return len(s.matching(keep)) >= n }, waitFor, poll,
-		"waiting for %d events", n)
-	return s.matching(keep)
-}
-
 func byKey(key string) func(pubsub.Event) bool {
 	return func(ev pubsub.Event) bool { return ev.Update.Key == key }
 }
@@ -191,7 +148,7 @@ func discoverSub(t *testing.T, db nb.Driver, roles []string, topics ...string) *
 	t.Helper()
 	sk := &sink{}
 	s, err := fastZMQ().NewSubscriber(t.Context(), pubsub.SubscriberConfig{
-		Topics: topics, OnEvent: sk.onEvent, OnGap: sk.onGap, Logger: logger(t),
+		Topics: topics, OnEvent: sk.OnEvent, OnGap: sk.OnGap, Logger: logger(t),
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, s.Close()) })

@@ -1,16 +1,16 @@
 package integration
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dragonflow-go/dragonflow/internal/testutil"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,6 +20,9 @@ import (
 	"github.com/dragonflow-go/dragonflow/pubsub"
 )
 
+// lockedBuffer is safe to read while the command under test writes to it.
+type lockedBuffer = testutil.LockedBuffer
+
 // child is a df-publisher-service process.
 type child struct {
 	cmd    *exec.Cmd
@@ -27,23 +30,6 @@ type child struct {
 	stderr lockedBuffer
 	exited chan struct{}
 	err    error // Wait's, set before exited closes
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // startChild runs df-publisher-service with a config for env on a free
@@ -119,7 +105,7 @@ func pushUntil(t *testing.T, c *child, sub *subscriber, name string) {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.After(waitFor)
-	for i := 0; len(sub.matching(fromWorker)) == 0; i++ {
+	for i := 0; len(sub.Matching(fromWorker)) == 0; i++ {
 		send(t, w, logEvent(fmt.Sprintf("%s-%d", name, i), ""))
 		select {
 		case <-tick.C:
@@ -173,7 +159,7 @@ func TestSecondServiceJoinsRunningSubscriber(t *testing.T) {
 	rowB := b.row(t, db)
 	require.NotEqual(t, rowA.URI, rowB.URI)
 	pushUntil(t, b, sub, "to-b")
-	fromB := sub.matching(func(ev pubsub.Event) bool { return ev.Update.Table == "info" && ev.Meta.PublisherID == rowB.ID })
+	fromB := sub.Matching(func(ev pubsub.Event) bool { return ev.Update.Table == "info" && ev.Meta.PublisherID == rowB.ID })
 	require.NotEmpty(t, fromB, "events pushed to B arrive from B")
 	assert.ElementsMatch(t, []string{rowA.ID, rowB.ID}, sub.publisherIDs())
 	assert.True(t, sub.connected(rowA.ID) && sub.connected(rowB.ID))
@@ -185,7 +171,7 @@ func TestSecondServiceJoinsRunningSubscriber(t *testing.T) {
 	assert.Less(t, time.Since(stopped), ttl, "a clean stop revokes the lease: no wait for the TTL")
 	assert.Contains(t, b.stderr.String(), "publisher unregistered")
 	require.True(t, sub.connected(rowA.ID), "A is still followed")
-	for _, g := range sub.gapList() {
+	for _, g := range sub.Gaps() {
 		assert.NotEqual(t, pubsub.GapReconnect, g.Reason, "no reconnect gap: %v", g)
 	}
 }

@@ -85,37 +85,37 @@ func TestThreePublishersOnOneHost(t *testing.T) {
 		send(t, lc.Publisher(), logEvent(fmt.Sprintf("fence-lc%d", i+1), ""))
 	}
 
-	subNS.waitN(t, 1, byKey("fence-ns"))
-	subLC.waitN(t, 1, byKey("fence-lc1"))
-	subLC.waitN(t, 1, byKey("fence-lc2"))
+	subNS.WaitN(t, waitFor, 1, byKey("fence-ns"))
+	subLC.WaitN(t, waitFor, 1, byKey("fence-lc1"))
+	subLC.WaitN(t, waitFor, 1, byKey("fence-lc2"))
 
 	// neutron-server: exactly the worker's n creates, relayed by the service;
 	// everything it got came from the service.
-	nets := subNS.matching(byTable(model.TableLogicalSwitch))
+	nets := subNS.Matching(byTable(model.TableLogicalSwitch))
 	require.Len(t, nets, n, describe(nets))
 	for i, ev := range nets {
 		assert.Equal(t, fmt.Sprintf("net-%d", i), ev.Update.Key)
 		assert.Equal(t, model.ActionCreate, ev.Update.Action)
 	}
-	for _, ev := range subNS.all() {
+	for _, ev := range subNS.All() {
 		require.Equal(t, svc.Info().ID, ev.Meta.PublisherID, "neutron-server subscriber got %s", describe([]pubsub.Event{ev}))
 	}
-	assert.Empty(t, subNS.matching(byTable(model.TableLogicalPort)))
+	assert.Empty(t, subNS.Matching(byTable(model.TableLogicalPort)))
 
 	// local-controller: exactly n from each controller, nothing from the
 	// service or the worker.
 	for i, id := range lcIDs {
-		got := subLC.matching(func(ev pubsub.Event) bool {
+		got := subLC.Matching(func(ev pubsub.Event) bool {
 			return ev.Update.Table == model.TableLogicalPort && ev.Meta.PublisherID == id
 		})
 		require.Len(t, got, n, "from local controller %d", i+1)
 	}
-	for _, ev := range subLC.all() {
+	for _, ev := range subLC.All() {
 		require.True(t, slices.Contains(lcIDs, ev.Meta.PublisherID), "local-controller subscriber got %s", describe([]pubsub.Event{ev}))
 	}
-	assert.Empty(t, subLC.matching(byTable(model.TableLogicalSwitch)))
-	assert.Empty(t, subNS.gapList())
-	assert.Empty(t, subLC.gapList())
+	assert.Empty(t, subLC.Matching(byTable(model.TableLogicalSwitch)))
+	assert.Empty(t, subNS.Gaps())
+	assert.Empty(t, subLC.Gaps())
 }
 
 // TestNeutronServerWithoutMultiproc: with pub_sub_use_multiproc = False a
@@ -141,6 +141,6 @@ func TestNeutronServerWithoutMultiproc(t *testing.T) {
 	sub := discoverSub(t, db, []string{model.RoleNeutronServer}, model.DefaultTopic)
 	waitSubscribed(t, pubStats(t, api.Publisher()), 1, model.DefaultTopic)
 	require.NoError(t, api.Create(t.Context(), &model.LogicalSwitch{ID: "net-1", Topic: "tenant1"}))
-	ev := sub.waitN(t, 1, byTable(model.TableLogicalSwitch))[0]
+	ev := sub.WaitN(t, waitFor, 1, byTable(model.TableLogicalSwitch))[0]
 	assert.Equal(t, id, ev.Meta.PublisherID)
 }
