@@ -51,22 +51,14 @@ func (s *Sequencer) Last() map[string]uint64 {
 	return out
 }
 
-type trackKey struct{ pub, topic string }
+// pubTrack is a publisher's tracking state: its known epoch and, per
+// tracked topic, the next expected seq. Counters are pointers so the
+// tracker's one-entry cache can hold one across Observe calls.
+type pubTrack struct {
+	epoch  uint64
+	topics map[string]*uint64
+}
 
-// Tracker is the subscriber-side gap detector shared by all drivers. It is
-// not safe for concurrent use: a subscriber calls it from its one delivery
-// goroutine.
-//
-// Rules:
-//   - An event without Meta (a Dragonflow v1 peer) is delivered untracked.
-//   - The first event seen from a publisher, or on a topic of a known
-//     publisher, sets the baseline: no gap. Anything before it predates the
-//     subscription, and consumers sync after subscribing.
-//   - A newer epoch than the known one is GapEpoch for every topic of the
-//     publisher, and resets its counters.
-//   - An older epoch, or a seq already seen, is a duplicate or a late event
-//     of a dead incarnation: not delivered, counted in Dropped.
-//   - A seq beyond the expected one is GapSeq with the count lost.
 type Tracker struct {
 	// HeartbeatFirstContact makes a heartbeat of a publisher or topic never
 	// seen before a gap of everything up to its seq (Expected 1). A relay
@@ -75,15 +67,22 @@ type Tracker struct {
 	// Set it before the first Observe.
 	HeartbeatFirstContact bool
 
-	epochs map[string]uint64
-	next   map[trackKey]uint64
+	pubs map[string]*pubTrack
+
+	// One-entry cache of the last (publisher, topic) Observe resolved:
+	// consecutive events of one stream skip both map lookups. Cleared by
+	// everything that deletes state (Forget, ForgetTopics).
+	lastPub, lastTopic string
+	lastTrack          *pubTrack
+	lastNext           *uint64
+
 	// Dropped counts duplicate and stale events Observe refused.
 	Dropped uint64
 }
 
 // NewTracker returns an empty tracker.
 func NewTracker() *Tracker {
-	return &Tracker{epochs: map[string]uint64{}, next: map[trackKey]uint64{}}
+	return &Tracker{pubs: map[string]*pubTrack{}}
 }
 
 // Observe checks an arriving event. It returns the gap the event reveals,
@@ -92,31 +91,61 @@ func (t *Tracker) Observe(m model.Meta, topic string) (gap Gap, ok, deliver bool
 	if m.PublisherID == "" {
 		return Gap{}, false, true
 	}
-	known, seen := t.epochs[m.PublisherID]
+	var (
+		pt   *pubTrack
+		next *uint64
+	)
+	if t.lastNext != nil && t.lastPub == m.PublisherID && t.lastTopic == topic {
+		pt, next = t.lastTrack, t.lastNext
+	} else {
+		pt = t.pubs[m.PublisherID]
+	}
 	switch {
-	case !seen:
-		t.epochs[m.PublisherID] = m.Epoch
-	case m.Epoch < known:
+	case pt == nil:
+		pt = t.newPub(m.PublisherID, m.Epoch)
+	case m.Epoch < pt.epoch:
 		t.Dropped++
 		return Gap{}, false, false
-	case m.Epoch > known:
+	case m.Epoch > pt.epoch:
 		t.Forget(m.PublisherID)
-		t.epochs[m.PublisherID] = m.Epoch
+		pt, next = t.newPub(m.PublisherID, m.Epoch), nil
 		gap, ok = Gap{Reason: GapEpoch, PublisherID: m.PublisherID}, true
 	}
-	k := trackKey{m.PublisherID, topic}
-	want, tracked := t.next[k]
-	switch {
-	case !tracked || want == m.Seq:
-	case m.Seq < want:
-		t.Dropped++
-		return gap, ok, false
-	case !ok:
-		gap, ok = Gap{Reason: GapSeq, PublisherID: m.PublisherID, Topic: topic,
-			Expected: want, Got: m.Seq, Lost: m.Seq - want}, true
+	if next == nil {
+		next = pt.topics[topic]
 	}
-	t.next[k] = m.Seq + 1
+	if next == nil {
+		next = new(uint64)
+		pt.topics[topic] = next
+	} else {
+		switch want := *next; {
+		case want == m.Seq:
+		case m.Seq < want:
+			t.Dropped++
+			return gap, ok, false
+		case !ok:
+			gap, ok = Gap{Reason: GapSeq, PublisherID: m.PublisherID, Topic: topic,
+				Expected: want, Got: m.Seq, Lost: m.Seq - want}, true
+		}
+	}
+	*next = m.Seq + 1
+	t.lastPub, t.lastTopic, t.lastTrack, t.lastNext = m.PublisherID, topic, pt, next
 	return gap, ok, true
+}
+
+// newPub starts tracking publisher pub in epoch.
+func (t *Tracker) newPub(pub string, epoch uint64) *pubTrack {
+	if t.pubs == nil {
+		t.pubs = map[string]*pubTrack{}
+	}
+	pt := &pubTrack{epoch: epoch, topics: map[string]*uint64{}}
+	t.pubs[pub] = pt
+	return pt
+}
+
+// dropCache clears the one-entry cache; called whenever state is deleted.
+func (t *Tracker) dropCache() {
+	t.lastPub, t.lastTopic, t.lastTrack, t.lastNext = "", "", nil, nil
 }
 
 // ObserveHeartbeat checks a publisher's report that lastSeq is the newest seq
@@ -124,45 +153,45 @@ func (t *Tracker) Observe(m model.Meta, topic string) (gap Gap, ok, deliver bool
 // subscriber tracks are missing at the tail. Untracked topics are ignored:
 // the subscriber may not be subscribed to them.
 func (t *Tracker) ObserveHeartbeat(pub string, epoch uint64, topic string, lastSeq uint64) (Gap, bool) {
-	k := trackKey{pub, topic}
-	known, seen := t.epochs[pub]
+	pt := t.pubs[pub]
 	if t.HeartbeatFirstContact && lastSeq > 0 {
-		if !seen {
-			t.epochs[pub], known, seen = epoch, epoch, true
+		if pt == nil {
+			pt = t.newPub(pub, epoch)
 		}
-		if _, tracked := t.next[k]; !tracked && known == epoch {
-			t.next[k] = 1
+		if _, tracked := pt.topics[topic]; !tracked && pt.epoch == epoch {
+			one := uint64(1)
+			pt.topics[topic] = &one
 		}
 	}
-	if !seen || known != epoch {
+	if pt == nil || pt.epoch != epoch {
 		return Gap{}, false
 	}
-	want, tracked := t.next[k]
-	if !tracked || lastSeq < want {
+	next := pt.topics[topic]
+	if next == nil || lastSeq < *next {
 		return Gap{}, false
 	}
-	t.next[k] = lastSeq + 1
+	want := *next
+	*next = lastSeq + 1
 	return Gap{Reason: GapHeartbeat, PublisherID: pub, Topic: topic,
 		Expected: want, Got: lastSeq, Lost: lastSeq - want + 1}, true
 }
 
 // Forget drops all state of a publisher (unregistered, or restarted).
 func (t *Tracker) Forget(pub string) {
-	delete(t.epochs, pub)
-	for k := range t.next {
-		if k.pub == pub {
-			delete(t.next, k)
-		}
-	}
+	delete(t.pubs, pub)
+	t.dropCache()
 }
 
 // ForgetTopics drops the counters of every topic matching match (called on
 // UnregisterTopic with the driver's own matching rule), so re-subscribing
 // later sets a new baseline instead of reporting a false gap.
 func (t *Tracker) ForgetTopics(match func(topic string) bool) {
-	for k := range t.next {
-		if match(k.topic) {
-			delete(t.next, k)
+	t.dropCache()
+	for _, pt := range t.pubs {
+		for topic := range pt.topics {
+			if match(topic) {
+				delete(pt.topics, topic)
+			}
 		}
 	}
 }
