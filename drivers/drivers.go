@@ -9,5 +9,6 @@ import (
 	_ "github.com/dragonflow-go/dragonflow/nb/memory"
 
 	// Pub/sub drivers.
+	_ "github.com/dragonflow-go/dragonflow/pubsub/nats"
 	_ "github.com/dragonflow-go/dragonflow/pubsub/zmq"
 )
