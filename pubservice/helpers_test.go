@@ -85,28 +85,7 @@ func subscribe(t *testing.T, svc *pubservice.Service, topics ...string) *sink {
 // subscribed all of topics.
 func waitSubscribed(t *testing.T, svc *pubservice.Service, n int, topics ...string) {
 	t.Helper()
-	require.Eventually(t, func() bool {
-		got := 0
-		for _, c := range svc.Stats().Pub.Conns {
-			if hasAll(c.Subscriptions, topics) {
-				got++
-			}
-		}
-		return got >= n
-	}, waitFor, 2*time.Millisecond)
-}
-
-func hasAll(have, want []string) bool {
-	for _, w := range want {
-		found := false
-		for _, h := range have {
-			found = found || h == w
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
+	require.Eventually(t, func() bool { return svc.Stats().Pub.Subscribed(topics...) >= n }, waitFor, 2*time.Millisecond)
 }
 
 // worker is a neutron-server worker's PUSH to the service's socket.

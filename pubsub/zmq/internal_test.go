@@ -249,3 +249,23 @@ func TestParseEndpoint(t *testing.T) {
 	require.True(t, isWildcard("::"))
 	require.False(t, isWildcard("127.0.0.1"))
 }
+
+func TestPublisherStatsSubscribed(t *testing.T) {
+	st := PublisherStats{Conns: []ConnStats{
+		{Subscriptions: []string{"D", "t1"}},
+		{Subscriptions: []string{"D"}},
+		{},
+	}}
+	if got := st.Subscribed("D"); got != 2 {
+		t.Fatalf("Subscribed(D) = %d, want 2", got)
+	}
+	if got := st.Subscribed("D", "t1"); got != 1 {
+		t.Fatalf("Subscribed(D, t1) = %d, want 1", got)
+	}
+	if got := st.Subscribed("t"); got != 0 {
+		t.Fatalf("Subscribed(t) = %d, want 0 (exact, not prefix)", got)
+	}
+	if got := st.Subscribed(); got != 3 {
+		t.Fatalf("Subscribed() = %d, want 3", got)
+	}
+}

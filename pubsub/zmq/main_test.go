@@ -131,13 +131,7 @@ func register(t *testing.T, s pubsub.Subscriber, id, uri string) {
 func waitSubscribed(t *testing.T, p *zmq.Publisher, n int, topic string) {
 	t.Helper()
 	waitUntil(t, fmt.Sprintf("%d subscribers of %q on %s", n, topic, p.Info().ID), func() bool {
-		k := 0
-		for _, c := range p.Stats().Conns {
-			if slices.Contains(c.Subscriptions, topic) {
-				k++
-			}
-		}
-		return k >= n
+		return p.Stats().Subscribed(topic) >= n
 	})
 }
 

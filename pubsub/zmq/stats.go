@@ -6,6 +6,7 @@ package zmq
 
 import (
 	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -143,3 +144,24 @@ func (r *recentDrops) into(dst map[string]uint64) {
 
 // counter is an atomic counter, for brevity.
 type counter = atomic.Uint64
+
+// Subscribed counts the live connections whose subscriptions include every
+// one of topics exactly (0 topics: every connection). Tools and tests use it
+// to wait until subscriptions have reached the publisher (ZeroMQ's slow
+// joiner).
+func (s PublisherStats) Subscribed(topics ...string) int {
+	n := 0
+	for _, c := range s.Conns {
+		all := true
+		for _, t := range topics {
+			if !slices.Contains(c.Subscriptions, t) {
+				all = false
+				break
+			}
+		}
+		if all {
+			n++
+		}
+	}
+	return n
+}

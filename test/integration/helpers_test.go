@@ -214,13 +214,7 @@ func zmqPub(t *testing.T, p pubsub.Publisher) *zmq.Publisher {
 func waitSubscribed(t *testing.T, stats func() zmq.PublisherStats, n int, topics ...string) {
 	t.Helper()
 	require.Eventually(t, func() bool {
-		got := 0
-		for _, c := range stats().Conns {
-			if containsAll(c.Subscriptions, topics) {
-				got++
-			}
-		}
-		return got >= n
+		return stats().Subscribed(topics...) >= n
 	}, waitFor, poll, "waiting for %d subscribers of %v", n, topics)
 }
 
@@ -228,26 +222,8 @@ func waitSubscribed(t *testing.T, stats func() zmq.PublisherStats, n int, topics
 func waitUnsubscribed(t *testing.T, stats func() zmq.PublisherStats, topic string) {
 	t.Helper()
 	require.Eventually(t, func() bool {
-		for _, c := range stats().Conns {
-			if containsAll(c.Subscriptions, []string{topic}) {
-				return false
-			}
-		}
-		return true
+		return stats().Subscribed(topic) == 0
 	}, waitFor, poll)
-}
-
-func containsAll(have, want []string) bool {
-	for _, w := range want {
-		found := false
-		for _, h := range have {
-			found = found || h == w
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
 }
 
 // rows returns the publisher table, decoded, by id.
