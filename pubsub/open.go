@@ -52,11 +52,12 @@ func (r *registered) Close() error {
 // Unwrap returns the driver's publisher, for its driver-specific methods.
 func (r *registered) Unwrap() Publisher { return r.Publisher }
 
-// Subscribers implements SubscriberCounter when the driver's publisher does
-// (-1 otherwise).
-func (r *registered) Subscribers() int {
-	if sc, ok := r.Publisher.(SubscriberCounter); ok {
-		return sc.Subscribers()
+// Unwrap returns the driver's own publisher behind one returned by Open (p
+// itself when Open added nothing), for driver-specific methods such as
+// SubscriberCounter or a driver's Stats.
+func Unwrap(p Publisher) Publisher {
+	if u, ok := p.(interface{ Unwrap() Publisher }); ok {
+		return u.Unwrap()
 	}
-	return -1
+	return p
 }

@@ -94,7 +94,7 @@ df-aio: ready (Ctrl-C to stop)
 func (a *aio) Wait(ctx context.Context) error {
 	tick := time.NewTicker(a.opts.statusInterval)
 	defer tick.Stop()
-	last := ""
+	last, lastRev := "", int64(-1)
 	for {
 		select {
 		case <-ctx.Done():
@@ -103,14 +103,15 @@ func (a *aio) Wait(ctx context.Context) error {
 		case <-a.srv.Done():
 			return fmt.Errorf("embedded NB DB stopped: %w", a.srv.Err())
 		case <-tick.C:
-			line, err := a.status(ctx)
+			line, rev, err := a.status(ctx, lastRev)
 			if err != nil {
 				if ctx.Err() == nil {
 					a.log.Warn("status", "err", err)
 				}
 				continue
 			}
-			if line != last {
+			lastRev = rev
+			if line != "" && line != last {
 				fmt.Fprintln(a.out, line)
 				last = line
 			}
@@ -118,24 +119,25 @@ func (a *aio) Wait(ctx context.Context) error {
 	}
 }
 
-// status summarises the NB DB: revision and rows per table.
-func (a *aio) status(ctx context.Context) (string, error) {
+// status summarises the NB DB: revision and rows per table. It reads the
+// tables only when the revision moved past since; otherwise it returns "".
+func (a *aio) status(ctx context.Context, since int64) (string, int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	rev, err := a.db.Revision(ctx)
-	if err != nil {
-		return "", err
+	if err != nil || rev == since {
+		return "", since, err
 	}
 	tables, err := a.db.Tables(ctx)
 	if err != nil {
-		return "", err
+		return "", since, err
 	}
 	sort.Strings(tables)
 	parts := make([]string, 0, len(tables))
 	for _, t := range tables {
 		kvs, _, err := a.db.List(ctx, t, "")
 		if err != nil {
-			return "", err
+			return "", since, err
 		}
 		parts = append(parts, fmt.Sprintf("%s=%d", t, len(kvs)))
 	}
@@ -143,7 +145,7 @@ func (a *aio) status(ctx context.Context) (string, error) {
 	if len(parts) > 0 {
 		rows = strings.Join(parts, " ")
 	}
-	return fmt.Sprintf("df-aio: status: NB DB revision %d; rows: %s", rev, rows), nil
+	return fmt.Sprintf("df-aio: status: NB DB revision %d; rows: %s", rev, rows), rev, nil
 }
 
 // Close stops everything; idempotent through the parts' own Close.

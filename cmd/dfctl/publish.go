@@ -215,10 +215,7 @@ func publishBind(ctx context.Context, d pubsub.Driver, db nb.Driver, pc pubsub.P
 // zmqStats are the counters of the zmq PUB or PUSH behind p, if that is
 // what it is.
 func zmqStats(p pubsub.Publisher) (zmq.PublisherStats, bool) {
-	if u, ok := p.(interface{ Unwrap() pubsub.Publisher }); ok {
-		p = u.Unwrap()
-	}
-	if s, ok := p.(interface{ Stats() zmq.PublisherStats }); ok {
+	if s, ok := pubsub.Unwrap(p).(interface{ Stats() zmq.PublisherStats }); ok {
 		return s.Stats(), true
 	}
 	return zmq.PublisherStats{}, false
@@ -226,7 +223,7 @@ func zmqStats(p pubsub.Publisher) (zmq.PublisherStats, bool) {
 
 // subscribers is the publisher's connection count, -1 when it cannot tell.
 func subscribers(p pubsub.Publisher) int {
-	if sc, ok := p.(pubsub.SubscriberCounter); ok {
+	if sc, ok := pubsub.Unwrap(p).(pubsub.SubscriberCounter); ok {
 		return sc.Subscribers()
 	}
 	return -1

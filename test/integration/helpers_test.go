@@ -201,10 +201,7 @@ func pubStats(t *testing.T, p pubsub.Publisher) func() zmq.PublisherStats {
 // zmqPub is the zmq PUB behind p.
 func zmqPub(t *testing.T, p pubsub.Publisher) *zmq.Publisher {
 	t.Helper()
-	if u, ok := p.(interface{ Unwrap() pubsub.Publisher }); ok {
-		p = u.Unwrap()
-	}
-	zp, ok := p.(*zmq.Publisher)
+	zp, ok := pubsub.Unwrap(p).(*zmq.Publisher)
 	require.True(t, ok, "%T is not a zmq PUB", p)
 	return zp
 }
