@@ -77,6 +77,9 @@ func (a *NbApi) Update(ctx context.Context, m model.Model, opts ...nb.PutOption)
 // merge decodes the stored JSON into a fresh value of m's type (stored), and
 // a second one with the patch applied on top (merged). encoding/json only
 // sets fields present in the input, which is exactly "merge the set fields".
+// The stored JSON is decoded twice on purpose: a shallow copy of stored would
+// share slices, and json decodes a patched slice into the existing backing
+// array, silently changing stored too.
 func merge(m model.Model, storedJSON, patch []byte) (stored, merged model.Model, err error) {
 	stored, merged = newLike(m), newLike(m)
 	if err := json.Unmarshal(storedJSON, stored); err != nil {
