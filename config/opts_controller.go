@@ -24,6 +24,7 @@ func controllerGroup() groupDef {
 		Help: "Where the local controller learns that ports are bound on this host: " +
 			"fake (driven by dfctl port up/down) or ovsdb (the local OVSDB Interface table).",
 	})
+	opts = append(opts, controllerDaemonOpts()...)
 	return groupDef{
 		Group: Group{Name: GroupController, Help: "Pub/sub settings of the local controller " +
 			"(role local-controller)."},

@@ -121,3 +121,27 @@ func TestBindHostAndListenAddr(t *testing.T) {
 	s.BindAddress = "fd00::1"
 	assert.Equal(t, "[fd00::1]:8866", s.ListenAddr())
 }
+
+func TestDaemonSettings(t *testing.T) {
+	c := New(nil)
+	if err := c.Set(GroupNeutron, OptAPIWorkers, "3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set(GroupController, OptAdminListen, "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	n := c.Neutron()
+	if n.APIListen != "127.0.0.1:9696" || n.APIWorkers != 3 || n.AdminListen == n.PublisherServiceAdminListen {
+		t.Fatalf("Neutron() = %+v", n)
+	}
+	ctl := c.Controller()
+	if ctl.AdminListen != "127.0.0.1:0" || ctl.PortSource != PortSourceFake || ctl.ActivePortDetector != ActivePortDetectorFake {
+		t.Fatalf("Controller() = %+v", ctl)
+	}
+	if err := c.Set(GroupNeutron, OptAPIWorkers, "0"); err == nil {
+		t.Fatal("api_workers = 0 accepted")
+	}
+	if err := c.Set(GroupController, OptAdminListen, "nope"); err == nil {
+		t.Fatal("admin_listen = nope accepted")
+	}
+}

@@ -59,3 +59,43 @@ func (c *Config) AIO() AIOSettings {
 		RestListen: c.str(GroupDFAIO, OptRestListen),
 	}
 }
+
+// NeutronSettings are the [neutron] options of the df-neutron-server daemon
+// and of the publisher service's admin endpoint.
+type NeutronSettings struct {
+	APIListen                   string // host:port of the REST API
+	APIWorkers                  int    // REST worker processes
+	AdminListen                 string // host:port of df-neutron-server's admin endpoint
+	PublisherServiceAdminListen string // host:port of df-publisher-service's admin endpoint
+}
+
+// Neutron returns the [neutron] daemon options.
+func (c *Config) Neutron() NeutronSettings {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return NeutronSettings{
+		APIListen:                   c.str(GroupNeutron, OptAPIListen),
+		APIWorkers:                  c.int(GroupNeutron, OptAPIWorkers),
+		AdminListen:                 c.str(GroupNeutron, OptAdminListen),
+		PublisherServiceAdminListen: c.str(GroupNeutron, OptPublisherServiceAdminListen),
+	}
+}
+
+// ControllerSettings are the [controller] daemon options of
+// df-local-controller.
+type ControllerSettings struct {
+	AdminListen        string // host:port of the admin endpoint
+	PortSource         string // PortSourceFake or PortSourceOVSDB
+	ActivePortDetector string // ActivePortDetectorFake or ActivePortDetectorNone
+}
+
+// Controller returns the [controller] daemon options.
+func (c *Config) Controller() ControllerSettings {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return ControllerSettings{
+		AdminListen:        c.str(GroupController, OptAdminListen),
+		PortSource:         c.str(GroupController, OptPortSource),
+		ActivePortDetector: c.str(GroupController, OptActivePortDetector),
+	}
+}

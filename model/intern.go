@@ -20,6 +20,8 @@ func intern(b []byte) string {
 		return TableLogicalPort
 	case TableActivePort:
 		return TableActivePort
+	case TablePortStatus:
+		return TablePortStatus
 	case ActionCreate:
 		return ActionCreate
 	case ActionSet:

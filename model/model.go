@@ -16,6 +16,7 @@ const (
 	TableSubnet        = "lsubnet"
 	TableLogicalPort   = "lport"
 	TableActivePort    = "activeport"
+	TablePortStatus    = "portstatus"
 )
 
 // Model is an NB object: a row of Table() at key Key(). Every model in this
@@ -51,6 +52,7 @@ var registry = map[string]func() Model{
 	TableSubnet:        func() Model { return new(Subnet) },
 	TableLogicalPort:   func() Model { return new(LogicalPort) },
 	TableActivePort:    func() Model { return new(ActivePort) },
+	TablePortStatus:    func() Model { return new(PortStatus) },
 }
 
 // NewByTable returns a pointer to a new zero model of table, or false when

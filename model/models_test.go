@@ -120,7 +120,7 @@ func TestUnmarshalModelErrors(t *testing.T) {
 
 func TestNewByTableCoversEveryTable(t *testing.T) {
 	tables := Tables()
-	require.Equal(t, []string{"activeport", "chassis", "listener", "lport", "lsubnet", "lswitch", "publisher"}, tables)
+	require.Equal(t, []string{"activeport", "chassis", "listener", "lport", "lsubnet", "lswitch", "portstatus", "publisher"}, tables)
 	for _, table := range tables {
 		m, ok := NewByTable(table)
 		require.True(t, ok, table)

@@ -6,6 +6,9 @@ set -euo pipefail
 packages=(
   python3-msgpack   # independent msgpack peer: model wire-body interop tests
   python3-zmq       # real libzmq 4.3 peer: ZMTP interop tests of pubsub/zmq
+  redis-server      # real Redis (standalone and Cluster): pubsub/redis, nb/redis
+  nats-server       # real NATS server: pubsub/nats
+  python3-openstackclient  # the real openstack CLI driving df-neutron-server's REST API (e2e)
 )
 
 missing=()
