@@ -40,6 +40,10 @@ type PublisherInfo struct {
 	PID int
 	// Epoch changes on every start of the publisher (see NewEpoch).
 	Epoch uint64
+	// Admin is the host:port of the process's loopback admin endpoint
+	// (/healthz, /metrics, /status, ...), "" when it has none. dfctl finds
+	// a host's controller through it.
+	Admin string
 }
 
 // Endpoint is what a subscriber needs to connect to p.
@@ -112,7 +116,7 @@ func isWildcard(host string) bool {
 func encodeRow(p PublisherInfo, now time.Time) ([]byte, error) {
 	b, err := json.Marshal(&model.Publisher{
 		ID: p.ID, Role: p.Role, URI: p.URI, Host: p.Host, PID: p.PID, Epoch: p.Epoch,
-		LastActivityTimestamp: model.UnixSeconds(now),
+		Admin: p.Admin, LastActivityTimestamp: model.UnixSeconds(now),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("discovery: encode publisher %s: %w", p.ID, err)
@@ -144,5 +148,6 @@ func decodeRow(key string, value []byte) (PublisherInfo, error) {
 	if err := CheckURI(row.URI); err != nil {
 		return PublisherInfo{}, fmt.Errorf("row %q: %w", key, err)
 	}
-	return PublisherInfo{ID: row.ID, Role: row.Role, URI: row.URI, Host: row.Host, PID: row.PID, Epoch: row.Epoch}, nil
+	return PublisherInfo{ID: row.ID, Role: row.Role, URI: row.URI, Host: row.Host, PID: row.PID, Epoch: row.Epoch,
+		Admin: row.Admin}, nil
 }

@@ -30,6 +30,8 @@ type Publisher struct {
 	PID  int    `json:"pid,omitempty"`
 	// Epoch changes on every start of the publisher (Meta.Epoch).
 	Epoch uint64 `json:"epoch,omitempty"`
+	// Admin is the host:port of the process's loopback admin endpoint.
+	Admin string `json:"admin,omitempty"`
 	// LastActivityTimestamp is Unix time in seconds (Python time.time()).
 	LastActivityTimestamp float64 `json:"last_activity_timestamp"`
 }

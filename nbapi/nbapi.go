@@ -75,6 +75,7 @@ type options struct {
 	epoch      uint64
 	noPublish  bool
 	noRegister bool
+	admin      string
 }
 
 // Option configures New.
@@ -106,6 +107,10 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 
 // WithPublisherID overrides the publisher id (default: DefaultPublisherID).
 func WithPublisherID(id string) Option { return func(o *options) { o.id = id } }
+
+// WithAdminAddr records the process's admin endpoint (host:port) in its
+// publisher row, where dfctl and df-aio find it.
+func WithAdminAddr(addr string) Option { return func(o *options) { o.admin = addr } }
 
 // DefaultPublisherID is the id of this process's publisher in role
 // (discovery.NewID): never shared by two processes, even containers that
@@ -205,7 +210,7 @@ func (a *NbApi) publisherConfig(o options) (pubsub.PublisherConfig, error) {
 		Logger: a.log,
 	}
 	if !o.noRegister {
-		pc.Registrar = a.registrar(epoch)
+		pc.Registrar = a.registrar(epoch, o.admin)
 	}
 	if s.UseMultiproc {
 		pc.ListenURI = "ipc://" + s.MultiprocSocket
@@ -224,11 +229,11 @@ func (a *NbApi) publisherConfig(o options) (pubsub.PublisherConfig, error) {
 // registrar registers the role's network publisher in the NB DB publisher
 // table on a lease of [df] publisher_timeout, with the role it registers as.
 // The registration lives as long as the publisher, not as long as New's ctx.
-func (a *NbApi) registrar(epoch uint64) pubsub.Registrar {
+func (a *NbApi) registrar(epoch uint64, admin string) pubsub.Registrar {
 	return func(ctx context.Context, info pubsub.Info) (io.Closer, error) {
 		return discovery.Register(context.WithoutCancel(ctx), a.db, discovery.PublisherInfo{
 			ID: info.ID, Role: string(a.settings.RegisterAs), URI: info.URI,
-			Host: a.settings.Host, PID: os.Getpid(), Epoch: epoch,
+			Host: a.settings.Host, PID: os.Getpid(), Epoch: epoch, Admin: admin,
 		}, discovery.WithTTL(a.settings.PublisherTimeout), discovery.WithLogger(a.log))
 	}
 }
