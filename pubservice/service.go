@@ -46,6 +46,9 @@ type Config struct {
 	// RegisterOptions are added to the registration's (discovery.WithTTL
 	// and WithLogger are set from Settings and Logger).
 	RegisterOptions []discovery.Option
+	// Admin is the host:port of the daemon's admin endpoint, written in the
+	// registration row ("" when none).
+	Admin string
 	// Logger; nil discards.
 	Logger *slog.Logger
 }
@@ -188,6 +191,7 @@ func (svc *Service) start(ctx context.Context, cfg Config, driver *zmq.Driver) e
 	}
 	svc.reg, err = discovery.Register(svc.life, cfg.DB, discovery.PublisherInfo{
 		ID: cfg.ID, Role: model.RoleNeutronServer, URI: svc.pub.Info().URI, Host: s.Host, Epoch: cfg.Epoch,
+		Admin: cfg.Admin,
 	}, append(opts, cfg.RegisterOptions...)...)
 	if err != nil {
 		return fmt.Errorf("pubservice: %w", err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/dragonflow-go/dragonflow/config"
 	_ "github.com/dragonflow-go/dragonflow/drivers"
+	"github.com/dragonflow-go/dragonflow/internal/admin"
 	"github.com/dragonflow-go/dragonflow/nb"
 	"github.com/dragonflow-go/dragonflow/pubservice"
 )
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	var files config.FileList
 	fs.Var(&files, "config-file", "configuration file to load (repeatable; later files override earlier ones)")
 	debug := fs.Bool("debug", false, "log at debug level")
+	adminListen := fs.String("admin-listen", "", "loopback host:port of the admin endpoint "+
+		"(/healthz, /metrics, /status; default [neutron] publisher_service_admin_listen; port 0 picks a free port)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -89,6 +92,14 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("[df] %s is %q: the publisher service serves the zmq multiproc socket; "+
 			"with another driver the workers publish themselves", config.OptPubSubDriver, settings.PubSubDriver)
 	}
+	if *adminListen == "" {
+		*adminListen = cfg.Neutron().PublisherServiceAdminListen
+	}
+	adm, err := admin.Listen(*adminListen, log)
+	if err != nil {
+		return fmt.Errorf("--admin-listen / [neutron] %s: %w", config.OptPublisherServiceAdminListen, err)
+	}
+	defer adm.Close()
 	db, err := nb.Open(ctx, df.NBDBDriver, nb.Config{Hosts: df.RemoteDBHosts, Logger: log})
 	if err != nil {
 		return fmt.Errorf("[df] %s %s at %v: %w", config.OptNBDBDriver, df.NBDBDriver, df.RemoteDBHosts, err)
@@ -96,16 +107,20 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	defer db.Close()
 	svc, err := pubservice.New(ctx, pubservice.Config{
 		DB: db, Settings: settings, Selective: df.EnableSelectiveTopologyDistribution, Logger: log,
+		Admin: adm.Addr(),
 	})
 	if err != nil {
 		return err
 	}
+	serveAdmin(adm, svc, settings)
+	fmt.Fprintf(stderr, "df-publisher-service %s: publisher %s, ipc %s, admin %s\n",
+		settings.Host, svc.Info().URI, svc.SocketURI(), adm.Addr())
 	select {
 	case <-ctx.Done():
 		log.Info("stopping", "cause", context.Cause(ctx))
 	case <-svc.Done():
 	}
-	closeErr := svc.Close()
+	closeErr := errors.Join(adm.Close(), svc.Close())
 	if err := svc.Err(); err != nil {
 		return err
 	}

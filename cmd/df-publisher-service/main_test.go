@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/dragonflow-go/dragonflow/internal/admin"
 	"github.com/dragonflow-go/dragonflow/internal/testutil"
 
 	"github.com/stretchr/testify/require"
@@ -89,7 +92,7 @@ publisher_multiproc_socket = %s
 	ctx, cancel := context.WithCancel(t.Context())
 	var out syncBuffer
 	res := make(chan error, 1)
-	go func() { res <- run(ctx, []string{"--config-file", cfg}, &out) }()
+	go func() { res <- run(ctx, []string{"--config-file", cfg, "--admin-listen", "127.0.0.1:0"}, &out) }()
 	var row model.Publisher
 	require.Eventually(t, func() bool {
 		kvs, _, err := db.List(t.Context(), model.TablePublisher, "")
@@ -103,6 +106,14 @@ publisher_multiproc_socket = %s
 	require.Equal(t, os.Getpid(), row.PID)
 	_, err = os.Stat(socket)
 	require.NoError(t, err)
+	require.NotEmpty(t, row.Admin, "the row names the admin endpoint")
+	var st admin.Status
+	require.NoError(t, admin.GetJSON(t.Context(), row.Admin, "/status", &st))
+	require.Equal(t, "publisher-service", st.Role)
+	require.Equal(t, row.URI, st.PublisherURI)
+	require.True(t, st.Ready)
+	metrics := httpGet(t, "http://"+row.Admin+"/metrics")
+	require.Contains(t, metrics, "df_publisher_subscribers")
 
 	cancel()
 	select {
@@ -117,4 +128,15 @@ publisher_multiproc_socket = %s
 	_, err = os.Stat(socket)
 	require.ErrorIs(t, err, os.ErrNotExist)
 	require.Contains(t, out.String(), "publisher service running")
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	return string(b)
 }
