@@ -23,6 +23,7 @@ func TestLoadNoFilesGivesDefaults(t *testing.T) {
 		PubSubDriver:     "zmq",
 		NBDBDriver:       "etcd",
 		RemoteDBHosts:    []string{"127.0.0.1:2379"},
+		PubSubHosts:      []string{"127.0.0.1:2379"},
 		ManagementIP:     netip.MustParseAddr("127.0.0.1"),
 		PublisherTimeout: 30 * time.Second,
 		DBSyncTime:       120 * time.Second,

@@ -12,6 +12,7 @@ const (
 	OptEnableSelectiveTopologyDistribution = "enable_selective_topology_distribution"
 	OptEnableNeutronNotifier               = "enable_neutron_notifier"
 	OptWireMode                            = "wire_mode"
+	OptPubSubHosts                         = "pub_sub_hosts"
 )
 
 // Values of [df] wire_mode.
@@ -42,6 +43,12 @@ func dfGroup() groupDef {
 			{
 				Name: OptRemoteDBHosts, Kind: KindList, Default: "127.0.0.1:2379",
 				Help: "NB DB cluster members as host:port pairs (or driver-specific URLs).",
+			},
+			{
+				Name: OptPubSubHosts, Kind: KindList, Default: "",
+				Help: "Broker addresses of a broker pub/sub driver (etcd, redis, nats) as host:port " +
+					"pairs or driver URLs. Empty: remote_db_hosts, as in Dragonflow, where the " +
+					"broker was the NB DB. Unused by zmq.",
 			},
 			{
 				Name: OptManagementIP, Kind: KindIP, Default: "127.0.0.1",

@@ -71,8 +71,11 @@ type RoleSettings struct {
 	// the socket the service listens on for the neutron server's events.
 	MultiprocSocket string
 	// SubscribeRoles are the roles whose publishers this role subscribes to.
-	SubscribeRoles   []Role
-	PubSubDriver     string // [df] pub_sub_driver
+	SubscribeRoles []Role
+	PubSubDriver   string // [df] pub_sub_driver
+	// PubSubHosts are the broker addresses of a broker driver
+	// (DFSettings.PubSubHosts).
+	PubSubHosts      []string
 	WireMode         string // [df] wire_mode: WireModeV2 or WireModeStrict
 	ManagementIP     string // [df] management_ip
 	PublisherTimeout time.Duration
@@ -109,6 +112,16 @@ func (c *Config) ForRole(role Role) (RoleSettings, error) {
 		s.SubscribeRoles = append(s.SubscribeRoles, r)
 	}
 	s.PubSubDriver = c.str(GroupDF, OptPubSubDriver)
+	if s.PubSubDriver != "zmq" {
+		// The multiproc hop (PUSH/PULL over ipc to the publisher service)
+		// exists only for zmq; with a broker every process publishes to the
+		// broker itself, so there is no bind to share.
+		s.UseMultiproc = false
+	}
+	s.PubSubHosts = c.list(GroupDF, OptPubSubHosts)
+	if len(s.PubSubHosts) == 0 {
+		s.PubSubHosts = c.list(GroupDF, OptRemoteDBHosts)
+	}
 	s.WireMode = c.str(GroupDF, OptWireMode)
 	s.ManagementIP = c.ip(GroupDF, OptManagementIP).String()
 	s.PublisherTimeout = c.duration(GroupDF, OptPublisherTimeout)

@@ -11,7 +11,7 @@ import (
 const rolesINI = `[DEFAULT]
 host = node1
 [df]
-pub_sub_driver = redis
+pub_sub_driver = zmq
 wire_mode = strict
 management_ip = 192.0.2.10
 publisher_timeout = 15
@@ -30,7 +30,7 @@ subscribe_roles = neutron-server, local-controller
 
 func TestForRole(t *testing.T) {
 	cfg, _ := mustParse(t, rolesINI)
-	common := RoleSettings{PubSubDriver: "redis", WireMode: WireModeStrict, ManagementIP: "192.0.2.10",
+	common := RoleSettings{PubSubDriver: "zmq", PubSubHosts: []string{"127.0.0.1:2379"}, WireMode: WireModeStrict, ManagementIP: "192.0.2.10",
 		PublisherTimeout: 15 * time.Second, Host: "node1"}
 	neutron := common
 	neutron.Role, neutron.Section, neutron.RegisterAs = RoleNeutronServer, "neutron", RoleNeutronServer
@@ -144,4 +144,23 @@ func TestDaemonSettings(t *testing.T) {
 	if err := c.Set(GroupController, OptAdminListen, "nope"); err == nil {
 		t.Fatal("admin_listen = nope accepted")
 	}
+}
+
+func TestBrokerDriverNeverMultiproc(t *testing.T) {
+	c := New(nil)
+	require.NoError(t, c.Set(GroupDF, OptPubSubDriver, "nats"))
+	require.NoError(t, c.Set(GroupDF, OptRemoteDBHosts, "10.0.0.1:2379"))
+	s, err := c.ForRole(RoleNeutronServer)
+	require.NoError(t, err)
+	require.False(t, s.UseMultiproc, "a broker driver has no ipc hop")
+	require.Equal(t, []string{"10.0.0.1:2379"}, s.PubSubHosts, "defaults to remote_db_hosts")
+	require.NoError(t, c.Set(GroupDF, OptPubSubHosts, "127.0.0.1:4222"))
+	s, err = c.ForRole(RoleLocalController)
+	require.NoError(t, err)
+	require.Equal(t, []string{"127.0.0.1:4222"}, s.PubSubHosts)
+	require.Equal(t, []string{"127.0.0.1:4222"}, c.DF().PubSubHosts)
+	require.NoError(t, c.Set(GroupDF, OptPubSubDriver, "zmq"))
+	s, err = c.ForRole(RoleNeutronServer)
+	require.NoError(t, err)
+	require.True(t, s.UseMultiproc)
 }

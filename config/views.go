@@ -16,13 +16,16 @@ type DFSettings struct {
 	EnableSelectiveTopologyDistribution bool
 	EnableNeutronNotifier               bool
 	WireMode                            string // WireModeV2 or WireModeStrict
+	// PubSubHosts are the broker addresses of a broker pub/sub driver:
+	// [df] pub_sub_hosts, or remote_db_hosts when that is empty.
+	PubSubHosts []string
 }
 
 // DF returns the [df] options.
 func (c *Config) DF() DFSettings {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return DFSettings{
+	d := DFSettings{
 		PubSubDriver:                        c.str(GroupDF, OptPubSubDriver),
 		NBDBDriver:                          c.str(GroupDF, OptNBDBDriver),
 		RemoteDBHosts:                       c.list(GroupDF, OptRemoteDBHosts),
@@ -32,7 +35,12 @@ func (c *Config) DF() DFSettings {
 		EnableSelectiveTopologyDistribution: c.bool(GroupDF, OptEnableSelectiveTopologyDistribution),
 		EnableNeutronNotifier:               c.bool(GroupDF, OptEnableNeutronNotifier),
 		WireMode:                            c.str(GroupDF, OptWireMode),
+		PubSubHosts:                         c.list(GroupDF, OptPubSubHosts),
 	}
+	if len(d.PubSubHosts) == 0 {
+		d.PubSubHosts = d.RemoteDBHosts
+	}
+	return d
 }
 
 // Host returns [DEFAULT] host.

@@ -207,7 +207,7 @@ func (a *NbApi) publisherConfig(o options) (pubsub.PublisherConfig, error) {
 	}
 	pc := pubsub.PublisherConfig{
 		ID: id, Epoch: epoch, Role: string(s.RegisterAs), WireMode: mode,
-		Logger: a.log,
+		Hosts: s.PubSubHosts, Logger: a.log,
 	}
 	if !o.noRegister {
 		pc.Registrar = a.registrar(epoch, o.admin)
@@ -269,6 +269,9 @@ func (a *NbApi) StartSubscriber(ctx context.Context, sc pubsub.SubscriberConfig)
 	}
 	if sc.Logger == nil {
 		sc.Logger = a.log
+	}
+	if sc.Hosts == nil {
+		sc.Hosts = a.settings.PubSubHosts
 	}
 	s, err := d.NewSubscriber(ctx, sc)
 	if err != nil {
