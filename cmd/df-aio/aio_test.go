@@ -33,11 +33,11 @@ func TestAIOStartsNBDBWritesConfigAndStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--data-dir", dir, "--db-addr", "127.0.0.1:0", "--status-interval", "20ms"}, &stdout, &stderr)
+		done <- run(ctx, []string{"--db-only", "--data-dir", dir, "--db-addr", "127.0.0.1:0", "--status-interval", "20ms"}, &stdout, &stderr)
 	}()
 	require.Eventually(t, func() bool { return strings.Contains(stdout.String(), "df-aio: ready") },
 		30*time.Second, 10*time.Millisecond, "stdout: %s\nstderr: %s", stdout.String(), stderr.String())
-	require.Contains(t, stdout.String(), "embedded NB DB only", "says what runs and what does not yet")
+	require.Contains(t, stdout.String(), "the NB DB only (--db-only)", "says what runs")
 
 	cfgPath := filepath.Join(dir, "dragonflow.ini")
 	require.Contains(t, stdout.String(), cfgPath)
@@ -76,7 +76,7 @@ func TestAIORestartKeepsData(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() {
-			done <- run(ctx, []string{"--data-dir", dir, "--db-addr", "127.0.0.1:0", "--status-interval", "20ms"}, &stdout, os.Stderr)
+			done <- run(ctx, []string{"--db-only", "--data-dir", dir, "--db-addr", "127.0.0.1:0", "--status-interval", "20ms"}, &stdout, os.Stderr)
 		}()
 		require.Eventually(t, func() bool { return strings.Contains(stdout.String(), want) },
 			30*time.Second, 10*time.Millisecond, "run %d: %s", i, stdout.String())
@@ -101,6 +101,11 @@ func TestAIOFlagErrors(t *testing.T) {
 
 	err = run(context.Background(), []string{"--config-file", filepath.Join(t.TempDir(), "missing.ini")}, &bytes.Buffer{}, &stderr)
 	require.ErrorContains(t, err, "missing.ini")
+	for _, bad := range [][]string{{"--controllers", "0"}, {"--api-workers", "0"}, {"--rest-listen", "x"},
+		{"--publisher-timeout", "10ms"}} {
+		err = run(context.Background(), bad, &bytes.Buffer{}, &stderr)
+		require.ErrorContains(t, err, bad[0])
+	}
 
 	stderr.Reset()
 	err = run(context.Background(), []string{"--help"}, &bytes.Buffer{}, &stderr)
