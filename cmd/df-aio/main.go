@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/dragonflow-go/dragonflow/internal/aio"
 )
 
 func main() {
@@ -66,15 +68,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	aio, err := start(ctx, opts, stdout, stderr)
+	a, err := aio.Start(ctx, opts.Options, stdout)
 	if err != nil {
 		return err
 	}
 	if opts.demo {
-		err := aio.demo(ctx)
+		err := a.Demo(ctx)
 		fmt.Fprintln(stdout, "df-aio: stopping")
-		return errors.Join(err, aio.Close())
+		return errors.Join(err, a.Close())
 	}
-	werr := aio.Wait(ctx)
-	return errors.Join(werr, aio.Close())
+	werr := a.Wait(ctx)
+	return errors.Join(werr, a.Close())
 }

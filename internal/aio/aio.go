@@ -1,4 +1,4 @@
-package main
+package aio
 
 import (
 	"context"
@@ -20,44 +20,38 @@ import (
 // stopGrace is how long a child gets between SIGTERM and SIGKILL.
 const stopGrace = 10 * time.Second
 
-// aio is a running all-in-one: the embedded NB DB, optionally a broker, and
-// the daemons as child processes.
-type aio struct {
-	opts   options
+// AIO is a running all-in-one: the embedded NB DB, optionally a broker, and
+// the daemons as child processes. Start builds it; Close stops it.
+type AIO struct {
+	opts   Options
 	out    io.Writer
 	log    *slog.Logger
 	srv    *embedded.Server
 	db     nb.Driver
 	layout *layout
-	broker *child // nats-server or redis-server for those drivers
-	dfctl  string // the dfctl binary, "" when not found (the demo then posts itself)
+	broker *Process // nats-server or redis-server for those drivers
+	dfctl  string   // the dfctl binary, "" when not found (the demo then posts itself)
 }
 
-func newLogger(w io.Writer, verbose bool) *slog.Logger {
-	level := slog.LevelInfo
-	if verbose {
-		level = slog.LevelDebug
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
-}
-
-// start brings everything up and returns once every daemon is registered and
-// ready (or with an error naming what is not).
-func start(ctx context.Context, o options, stdout, stderr io.Writer) (*aio, error) {
-	a := &aio{opts: o, out: stdout, log: newLogger(stderr, o.verbose)}
+// Start brings everything up and returns once every daemon is registered
+// and ready, or with an error naming what is not (then nothing is left
+// running). Progress lines go to stdout.
+func Start(ctx context.Context, o Options, stdout io.Writer) (*AIO, error) {
+	o.defaults()
+	a := &AIO{opts: o, out: stdout, log: o.Logger}
 	began := time.Now()
-	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("--data-dir: %w", err)
 	}
-	fmt.Fprintf(stdout, "df-aio: starting the embedded NB DB (etcd) in %s\n", o.dataDir)
+	fmt.Fprintf(stdout, "df-aio: starting the embedded NB DB (etcd) in %s\n", o.DataDir)
 	srv, err := embedded.Start(ctx, embedded.Config{
-		DataDir:      filepath.Join(o.dataDir, "etcd"),
-		ClientSocket: filepath.Join(o.dataDir, "etcd.sock"),
-		ClientAddr:   o.dbAddr,
+		DataDir:      filepath.Join(o.DataDir, "etcd"),
+		ClientSocket: filepath.Join(o.DataDir, "etcd.sock"),
+		ClientAddr:   o.DBAddr,
 		Logger:       a.log.With("component", "etcd"),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("embedded NB DB (--db-addr %s, --data-dir %s): %w", o.dbAddr, o.dataDir, err)
+		return nil, fmt.Errorf("embedded NB DB (--db-addr %s, --data-dir %s): %w", o.DBAddr, o.DataDir, err)
 	}
 	a.srv = srv
 	a.db, err = etcd.New(ctx, etcd.Options{Endpoints: srv.Endpoints(), Logger: a.log.With("component", "nb")})
@@ -67,13 +61,13 @@ func start(ctx context.Context, o options, stdout, stderr io.Writer) (*aio, erro
 	}
 	fmt.Fprintf(stdout, "df-aio: NB DB ready in %s at %s\n", time.Since(began).Round(time.Millisecond),
 		strings.Join(srv.Endpoints(), ", "))
-	if o.dbOnly {
+	if o.DBOnly {
 		if err := a.writeDBOnlyConfig(); err != nil {
 			a.Close()
 			return nil, err
 		}
 		fmt.Fprintf(stdout, "df-aio: running the NB DB only (--db-only)\n  config:    %s\ndf-aio: ready (Ctrl-C to stop)\n",
-			filepath.Join(o.dataDir, "dragonflow.ini"))
+			filepath.Join(o.DataDir, "dragonflow.ini"))
 		return a, nil
 	}
 	if err := a.startDaemons(ctx); err != nil {
@@ -84,9 +78,9 @@ func start(ctx context.Context, o options, stdout, stderr io.Writer) (*aio, erro
 	return a, nil
 }
 
-func (a *aio) startDaemons(ctx context.Context) error {
+func (a *AIO) startDaemons(ctx context.Context) error {
 	o := a.opts
-	bins, err := locateBins(ctx, o.binDir, o.dataDir, a.out)
+	bins, err := locateBins(ctx, o.BinDir, o.DataDir, a.out)
 	if err != nil {
 		return err
 	}
@@ -106,13 +100,13 @@ func (a *aio) startDaemons(ctx context.Context) error {
 		}
 		fmt.Fprintf(a.out, "df-aio: started %-17s %-17s pid %-7d log %s\n", c.name, c.role, c.pid(), c.logPath)
 	}
-	fmt.Fprintf(a.out, "df-aio: waiting until every publisher is registered (up to %s) ...\n", o.readyTimeout)
-	return waitReady(ctx, a.db, a.layout, o.readyTimeout, a.out)
+	fmt.Fprintf(a.out, "df-aio: waiting until every publisher is registered (up to %s) ...\n", o.ReadyTimeout)
+	return waitReady(ctx, a.db, a.layout, o.ReadyTimeout, a.out)
 }
 
 // writeDBOnlyConfig writes the config file other tools use to find the NB DB.
-func (a *aio) writeDBOnlyConfig() error {
-	path := filepath.Join(a.opts.dataDir, "dragonflow.ini")
+func (a *AIO) writeDBOnlyConfig() error {
+	path := filepath.Join(a.opts.DataDir, "dragonflow.ini")
 	body := fmt.Sprintf(`# Written by df-aio at %s. Pass it to other tools with --config-file.
 [df]
 nb_db_driver = etcd
@@ -124,7 +118,7 @@ remote_db_hosts = %s
 	return nil
 }
 
-func (a *aio) banner(took time.Duration) {
+func (a *AIO) banner(took time.Duration) {
 	l := a.layout
 	fmt.Fprintf(a.out, `df-aio: all %d processes registered and ready in %s (pub/sub driver %s)
   REST API:  http://%s/  (openstack CLI: see README, clouds.yaml with auth_type none)
@@ -132,12 +126,12 @@ func (a *aio) banner(took time.Duration) {
   logs:      %s
   try:       dfctl --config-file %s publishers
              dfctl --config-file %s port up --host compute-2 --port PORT_ID
-%s`, len(l.children), took.Round(time.Millisecond), a.opts.pubSubDriver, l.restAddr, l.commonPath,
+%s`, len(l.children), took.Round(time.Millisecond), a.opts.PubSubDriver, l.restAddr, l.commonPath,
 		filepath.Join(l.dataDir, "logs"), l.commonPath, l.commonPath, a.statusNow(context.Background()))
 	fmt.Fprintln(a.out, "df-aio: ready (Ctrl-C to stop)")
 }
 
-func (a *aio) statusNow(ctx context.Context) string {
+func (a *AIO) statusNow(ctx context.Context) string {
 	rows := make([]childStatus, 0, len(a.layout.children))
 	for _, c := range a.layout.children {
 		rows = append(rows, pollStatus(ctx, c))
@@ -148,11 +142,11 @@ func (a *aio) statusNow(ctx context.Context) string {
 // Wait prints the status table whenever it changed, every status interval,
 // until ctx ends or the NB DB stops. A child that exits on its own is
 // reported once (with the end of its log) and the others keep running.
-func (a *aio) Wait(ctx context.Context) error {
-	tick := time.NewTicker(a.opts.statusInterval)
+func (a *AIO) Wait(ctx context.Context) error {
+	tick := time.NewTicker(a.opts.StatusInterval)
 	defer tick.Stop()
 	last := ""
-	reported := map[*child]bool{}
+	reported := map[*Process]bool{}
 	var lastRev int64 = -1
 	for {
 		select {
@@ -188,7 +182,7 @@ func (a *aio) Wait(ctx context.Context) error {
 
 // dbStatus summarises the NB DB (--db-only): revision and rows per table,
 // read only when the revision moved.
-func (a *aio) dbStatus(ctx context.Context, since int64) (string, int64, error) {
+func (a *AIO) dbStatus(ctx context.Context, since int64) (string, int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	rev, err := a.db.Revision(ctx)
@@ -217,7 +211,7 @@ func (a *aio) dbStatus(ctx context.Context, since int64) (string, int64, error) 
 
 // Close stops the daemons (controllers first, publisher service last), the
 // broker and the NB DB. Idempotent through the parts' own Close.
-func (a *aio) Close() error {
+func (a *AIO) Close() error {
 	var errs []error
 	if a.layout != nil {
 		errs = append(errs, stopAll(a.layout.children, stopGrace))
@@ -232,4 +226,46 @@ func (a *aio) Close() error {
 		errs = append(errs, a.srv.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// Processes are the daemons in start order (not the broker).
+func (a *AIO) Processes() []*Process {
+	if a.layout == nil {
+		return nil
+	}
+	return append([]*Process(nil), a.layout.children...)
+}
+
+// Process returns the daemon named name ("publisher-service",
+// "neutron-server" or "neutron-N", "compute-N"), or nil.
+func (a *AIO) Process(name string) *Process {
+	if a.layout == nil {
+		return nil
+	}
+	return a.layout.byName(name)
+}
+
+// ConfigPath is the common config file (for dfctl --config-file).
+func (a *AIO) ConfigPath() string {
+	if a.layout == nil {
+		return filepath.Join(a.opts.DataDir, "dragonflow.ini")
+	}
+	return a.layout.commonPath
+}
+
+// RestAddr is the REST API of neutron host (neutron-1, ...).
+func (a *AIO) RestAddr(host string) string {
+	if a.layout == nil {
+		return ""
+	}
+	return a.layout.restAddrs[host]
+}
+
+// DB is the all-in-one's connection to its NB DB (owned by the AIO).
+func (a *AIO) DB() nb.Driver { return a.db }
+
+// WaitReady waits, like Start, until every process is registered and ready
+// (after a Restart, for instance).
+func (a *AIO) WaitReady(ctx context.Context, timeout time.Duration) error {
+	return waitReady(ctx, a.db, a.layout, timeout, a.out)
 }

@@ -1,4 +1,4 @@
-package main
+package aio
 
 import (
 	"context"
@@ -14,10 +14,10 @@ import (
 // or redis-server from PATH (Debian: apt-get install nats-server
 // redis-server) — on a free loopback port, and points [df] pub_sub_hosts at
 // it. zmq needs none; etcd uses the embedded NB DB itself.
-func (a *aio) startBroker(ctx context.Context) error {
+func (a *AIO) startBroker(ctx context.Context) error {
 	var name string
 	var args func(port int) []string
-	switch a.opts.pubSubDriver {
+	switch a.opts.PubSubDriver {
 	case "nats":
 		name = "nats-server"
 		args = func(p int) []string { return []string{"-a", "127.0.0.1", "-p", strconv.Itoa(p)} }
@@ -25,7 +25,7 @@ func (a *aio) startBroker(ctx context.Context) error {
 		name = "redis-server"
 		args = func(p int) []string {
 			return []string{"--port", strconv.Itoa(p), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-				"--dir", a.opts.dataDir}
+				"--dir", a.opts.DataDir}
 		}
 	default:
 		return nil
@@ -35,18 +35,18 @@ func (a *aio) startBroker(ctx context.Context) error {
 		if p := "/usr/sbin/" + name; fileExists(p) {
 			bin = p
 		} else {
-			return fmt.Errorf("--pub-sub-driver %s needs %s on PATH (apt-get install %s): %w", a.opts.pubSubDriver, name, name, err)
+			return fmt.Errorf("--pub-sub-driver %s needs %s on PATH (apt-get install %s): %w", a.opts.PubSubDriver, name, name, err)
 		}
 	}
 	port, err := freePort()
 	if err != nil {
 		return err
 	}
-	if err := mkdirLogs(a.opts.dataDir); err != nil {
+	if err := mkdirLogs(a.opts.DataDir); err != nil {
 		return err
 	}
-	a.broker = &child{name: name, role: "broker", bin: bin, args: args(port),
-		logPath: filepath.Join(a.opts.dataDir, "logs", name+".log")}
+	a.broker = &Process{name: name, role: "broker", bin: bin, args: args(port),
+		logPath: filepath.Join(a.opts.DataDir, "logs", name+".log")}
 	if err := a.broker.start(); err != nil {
 		return err
 	}
@@ -70,8 +70,8 @@ func (a *aio) startBroker(ctx context.Context) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	a.opts.extraDF = "pub_sub_hosts = " + addr + "\n"
-	fmt.Fprintf(a.out, "df-aio: started %s on %s for --pub-sub-driver %s\n", name, addr, a.opts.pubSubDriver)
+	a.opts.ExtraDF = "pub_sub_hosts = " + addr + "\n"
+	fmt.Fprintf(a.out, "df-aio: started %s on %s for --pub-sub-driver %s\n", name, addr, a.opts.PubSubDriver)
 	return nil
 }
 

@@ -1,4 +1,4 @@
-package main
+package aio
 
 import (
 	"bytes"
@@ -12,9 +12,9 @@ import (
 	"time"
 )
 
-// child is one daemon df-aio runs. Its goroutine (started by start) waits for
+// Process is one daemon (or broker) the all-in-one runs. Its goroutine (started by start) waits for
 // the process and closes exited; stop ends it.
-type child struct {
+type Process struct {
 	name    string // unique in the all-in-one: "publisher-service", "neutron-server", "compute-2"
 	role    string
 	host    string // [DEFAULT] host of the process
@@ -34,7 +34,7 @@ type child struct {
 // SIGTERM if df-aio dies without stopping it (Pdeathsig), and its own
 // process group, so a Ctrl-C on the terminal reaches df-aio only and df-aio
 // stops the children in order.
-func (c *child) start() error {
+func (c *Process) start() error {
 	logf, err := os.OpenFile(c.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("%s: log file: %w", c.name, err)
@@ -62,7 +62,7 @@ func (c *child) start() error {
 }
 
 // pid is the process id, 0 before start.
-func (c *child) pid() int {
+func (c *Process) pid() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cmd == nil || c.cmd.Process == nil {
@@ -72,14 +72,14 @@ func (c *child) pid() int {
 }
 
 // done is closed when the process has exited.
-func (c *child) done() <-chan struct{} {
+func (c *Process) done() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.exited
 }
 
 // exitError says how the process ended ("" while it runs).
-func (c *child) exitError() (string, bool) {
+func (c *Process) exitError() (string, bool) {
 	select {
 	case <-c.done():
 	default:
@@ -94,7 +94,7 @@ func (c *child) exitError() (string, bool) {
 }
 
 // stopped reports whether df-aio asked the process to stop.
-func (c *child) wasStopped() bool {
+func (c *Process) wasStopped() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.stopping
@@ -102,7 +102,7 @@ func (c *child) wasStopped() bool {
 
 // stop sends SIGTERM and waits up to grace, then SIGKILL; it returns once the
 // process has exited. Safe to call on an exited or never started child.
-func (c *child) stop(grace time.Duration) error {
+func (c *Process) stop(grace time.Duration) error {
 	c.mu.Lock()
 	cmd, exited := c.cmd, c.exited
 	c.stopping = true
@@ -123,7 +123,7 @@ func (c *child) stop(grace time.Duration) error {
 }
 
 // logTail is the last n lines of the child's log, for error messages.
-func (c *child) logTail(n int) string {
+func (c *Process) logTail(n int) string {
 	b, err := os.ReadFile(c.logPath)
 	if err != nil {
 		return ""
@@ -136,10 +136,58 @@ func (c *child) logTail(n int) string {
 }
 
 // stopAll stops children in reverse start order.
-func stopAll(children []*child, grace time.Duration) error {
+func stopAll(children []*Process, grace time.Duration) error {
 	var errs []error
 	for i := len(children) - 1; i >= 0; i-- {
 		errs = append(errs, children[i].stop(grace))
 	}
 	return errors.Join(errs...)
+}
+
+// Name is the process's name in the all-in-one ("compute-2").
+func (c *Process) Name() string { return c.name }
+
+// Role is its role ("local-controller", "neutron-server",
+// "publisher-service", "broker").
+func (c *Process) Role() string { return c.role }
+
+// Host is its [DEFAULT] host.
+func (c *Process) Host() string { return c.host }
+
+// Admin is the host:port of its admin endpoint.
+func (c *Process) Admin() string { return c.admin }
+
+// LogPath is where its stdout and stderr go.
+func (c *Process) LogPath() string { return c.logPath }
+
+// PID is its process id (0 before start).
+func (c *Process) PID() int { return c.pid() }
+
+// Exited is closed when the process has exited.
+func (c *Process) Exited() <-chan struct{} { return c.done() }
+
+// Signal sends sig to the process (e.g. SIGKILL for a crash test).
+func (c *Process) Signal(sig syscall.Signal) error {
+	pid := c.pid()
+	if pid == 0 {
+		return fmt.Errorf("%s: not started", c.name)
+	}
+	if err := syscall.Kill(pid, sig); err != nil {
+		return fmt.Errorf("%s: kill %d: %w", c.name, pid, err)
+	}
+	return nil
+}
+
+// Stop stops the process (SIGTERM, then SIGKILL after the grace period).
+func (c *Process) Stop() error { return c.stop(stopGrace) }
+
+// Restart starts the process again with the same arguments once it has
+// exited (after Stop or a Signal). It returns an error while it still runs.
+func (c *Process) Restart() error {
+	select {
+	case <-c.done():
+	default:
+		return fmt.Errorf("%s: still running", c.name)
+	}
+	return c.start()
 }

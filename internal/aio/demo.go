@@ -1,4 +1,4 @@
-package main
+package aio
 
 import (
 	"bytes"
@@ -24,13 +24,13 @@ const demoStepTimeout = 15 * time.Second
 // errDemo marks a failed demo step; the message names it.
 var errDemo = errors.New("demo failed")
 
-// demo runs the scripted scenario against the running all-in-one and prints
+// Demo runs the scripted scenario against the running all-in-one and prints
 // a timeline: create network, subnet and a port bound to compute-2 through
 // the REST API; see the port reach compute-2's cache; port up on compute-2
 // (dfctl port up) until REST shows ACTIVE; port down until DOWN; delete
 // until it is gone from the cache. It returns an error naming the first step
 // that failed.
-func (a *aio) demo(ctx context.Context) error {
+func (a *AIO) Demo(ctx context.Context) error {
 	ctl := a.layout.byName(demoHost)
 	if ctl == nil {
 		return fmt.Errorf("%w: the demo needs %s (use --controllers 2 or more)", errDemo, demoHost)
@@ -61,7 +61,7 @@ func (a *aio) demo(ctx context.Context) error {
 			return "id " + portID, err
 		}},
 		{"port reaches " + demoHost + "'s cache", func(ctx context.Context) (string, error) {
-			if a.opts.selective {
+			if a.opts.Selective {
 				return "skipped: with selective topology the port arrives after port up", nil
 			}
 			return "", d.poll(ctx, func() (bool, error) { return d.inCache(ctx, "lport", portID) })
@@ -121,9 +121,9 @@ func fmtDur(d time.Duration) string {
 }
 
 type demoRun struct {
-	a     *aio
+	a     *AIO
 	rest  string
-	ctl   *child
+	ctl   *Process
 	out   io.Writer
 	began time.Time
 }

@@ -1,4 +1,4 @@
-package main
+package aio
 
 import (
 	"context"
@@ -17,13 +17,13 @@ import (
 
 // childStatus is one row of the live status table.
 type childStatus struct {
-	c     *child
+	c     *Process
 	st    admin.Status
 	err   error
 	state string
 }
 
-func pollStatus(ctx context.Context, c *child) childStatus {
+func pollStatus(ctx context.Context, c *Process) childStatus {
 	cs := childStatus{c: c, state: "running"}
 	if msg, ok := c.exitError(); ok {
 		cs.state = "exited (" + msg + ")"
@@ -79,25 +79,26 @@ func waitReady(ctx context.Context, db nb.Driver, l *layout, timeout time.Durati
 			missing = append(missing, "NB DB: "+err.Error())
 		}
 		for _, c := range l.children {
-			if c.role == "neutron-server" && l.byName("publisher-service") != nil {
-				continue // its workers publish through the publisher service
-			}
 			role := c.role
 			if role == "publisher-service" {
 				role = model.RoleNeutronServer
 			}
-			if !regs[role+"/"+c.host] {
+			// With the publisher service, neutron servers publish through it.
+			viaService := c.role == "neutron-server" && l.byName("publisher-service") != nil
+			if !viaService && !regs[role+"/"+c.host] {
 				missing = append(missing, c.name+" not registered as "+role)
 			}
 			if cs := pollStatus(ctx, c); cs.state != "running" {
 				missing = append(missing, c.name+" "+cs.state)
 			}
 		}
-		if _, err := db.Get(ctx, model.TableListener, neutronHost); err != nil {
-			missing = append(missing, "no port-status listener row for "+neutronHost)
-		}
-		if err := restUp(ctx, l.restAddr); err != nil {
-			missing = append(missing, "REST API: "+err.Error())
+		for host, rest := range l.restAddrs {
+			if _, err := db.Get(ctx, model.TableListener, host); err != nil {
+				missing = append(missing, "no port-status listener row for "+host)
+			}
+			if err := restUp(ctx, rest); err != nil {
+				missing = append(missing, "REST API of "+host+": "+err.Error())
+			}
 		}
 		if len(missing) == 0 {
 			return nil
