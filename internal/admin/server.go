@@ -36,6 +36,16 @@ type Status struct {
 	EventsOut uint64 `json:"events_out"`
 	Gaps      uint64 `json:"gaps"`
 	Resyncs   uint64 `json:"resyncs"`
+	// Drops counts events this process dropped or could not deliver
+	// (subscriber queue overflow, publisher-side drops for slow peers).
+	Drops uint64 `json:"drops"`
+	// LastGap describes the most recent gap ("" when none) and LastGapAt
+	// when it was reported.
+	LastGap   string    `json:"last_gap,omitempty"`
+	LastGapAt time.Time `json:"last_gap_at,omitzero"`
+	// LagMillis is the publish-to-apply latency of the most recent event
+	// received, in milliseconds (0 when unknown).
+	LagMillis float64 `json:"lag_ms,omitempty"`
 	// Detail holds role-specific figures (cache sizes, topics, drops...).
 	Detail map[string]any `json:"detail,omitempty"`
 }
