@@ -30,8 +30,10 @@ func publisherOpts(s roleSection) []Opt {
 			Name: OptPublisherBindingAddress, Kind: KindStr, Default: "*",
 			Check: checkBindAddress, FormatHelp: `an IP address, or "*" for all interfaces`,
 			Deprecated: s.deprecatedBind,
-			Help: "Address the network publisher of the " + s.roleDoc + " binds. When it is " +
-				`"*" or unspecified, [df] management_ip is advertised in the publisher table.`,
+			Help: "Address the network publisher of the " + s.roleDoc + " binds. Recommended: " +
+				"this host's management address, so the publisher is not reachable from tenant " +
+				`or external networks. When it is "*" (all interfaces, the default for ` +
+				"compatibility with Dragonflow), [df] management_ip is advertised in the publisher table.",
 		},
 		{
 			Name: OptPubSubUseMultiproc, Kind: KindBool, Default: s.multiproc,
