@@ -9,5 +9,7 @@ import (
 	_ "github.com/dragonflow-go/dragonflow/nb/memory"
 
 	// Pub/sub drivers.
+	_ "github.com/dragonflow-go/dragonflow/pubsub/etcd"
+	_ "github.com/dragonflow-go/dragonflow/pubsub/nats"
 	_ "github.com/dragonflow-go/dragonflow/pubsub/zmq"
 )

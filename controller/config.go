@@ -1,0 +1,70 @@
+package controller
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/dragonflow-go/dragonflow/config"
+	"github.com/dragonflow-go/dragonflow/controller/activeport"
+	"github.com/dragonflow-go/dragonflow/controller/portsource"
+	"github.com/dragonflow-go/dragonflow/discovery"
+	"github.com/dragonflow-go/dragonflow/internal/clock"
+	"github.com/dragonflow-go/dragonflow/nbapi"
+)
+
+// Config is what New needs. Only Config is required.
+type Config struct {
+	// Config is the loaded configuration: [DEFAULT] host (the chassis id),
+	// [df] (NB DB, pub/sub driver, management_ip, db_sync_time,
+	// enable_selective_topology_distribution) and [controller]
+	// (publisher, subscribe_roles, admin_listen, port_source,
+	// active_port_detector).
+	Config *config.Config
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// AdminListen overrides [controller] admin_listen (host:port; port 0
+	// picks a free port).
+	AdminListen string
+	// PortSource overrides [controller] port_source. The controller owns
+	// it and closes it.
+	PortSource portsource.Source
+	// Detector overrides [controller] active_port_detector. The
+	// controller owns it and closes it.
+	Detector activeport.Detector
+	// NbApiOptions are added to the NbApi's (tests: nbapi.WithDB,
+	// nbapi.WithPubSubDriver). WithAdminAddr and WithLogger are set by New.
+	NbApiOptions []nbapi.Option
+	// DiscoveryOptions are added to the publisher discovery's
+	// (WithExcludeID and WithLogger are set by New).
+	DiscoveryOptions []discovery.Option
+	// SyncInterval overrides [df] db_sync_time, the period of the full
+	// sync that backs up gap detection; negative: none.
+	SyncInterval time.Duration
+	// Clock schedules the periodic sync and resync retries and stamps
+	// tombstones and port status; nil: clock.Real().
+	Clock clock.Clock
+	// TombstoneTTL is how long deletes are remembered (0:
+	// DefaultTombstoneTTL).
+	TombstoneTTL time.Duration
+	// OnEvent, when set, is called with every event the subscriber
+	// delivered and what the cache did with it, on the subscriber's
+	// delivery goroutine, in delivery order. It must return quickly.
+	OnEvent func(EventRecord)
+	// OnResync, when set, is called after every resync of a topic, on the
+	// goroutine that ran it. It must return quickly.
+	OnResync func(ResyncReport)
+}
+
+// EventRecord is one delivered event and its fate (Config.OnEvent): the
+// history tests use to check that no event is applied twice and that
+// each publisher's order is kept.
+type EventRecord struct {
+	PublisherID string
+	Epoch, Seq  uint64
+	Topic       string
+	Table, Key  string
+	Action      string
+	// Version is the object's version (versioned models), else 0.
+	Version int64
+	Outcome Outcome
+}
