@@ -7,9 +7,11 @@ import (
 	// NB DB drivers.
 	_ "github.com/dragonflow-go/dragonflow/nb/etcd"
 	_ "github.com/dragonflow-go/dragonflow/nb/memory"
+	_ "github.com/dragonflow-go/dragonflow/nb/redis"
 
 	// Pub/sub drivers.
 	_ "github.com/dragonflow-go/dragonflow/pubsub/etcd"
 	_ "github.com/dragonflow-go/dragonflow/pubsub/nats"
+	_ "github.com/dragonflow-go/dragonflow/pubsub/redis"
 	_ "github.com/dragonflow-go/dragonflow/pubsub/zmq"
 )

@@ -137,8 +137,15 @@ func TestClusterURI(t *testing.T) {
 	hosts := startEtcd(t, embedded.Config{}).Endpoints()
 	p, err := dfetcd.NewDriver().NewPublisher(t.Context(), pubsub.PublisherConfig{ID: "p", Hosts: hosts})
 	require.NoError(t, err)
-	require.Equal(t, "etcd://"+hosts[0], p.Info().URI)
+	require.Equal(t, "etcd://"+hosts[0]+"/publisher/p", p.Info().URI)
+	require.NoError(t, discovery.CheckURI(p.Info().URI))
+	// Discovery de-duplicates rows by uri: two publishers on one cluster
+	// must not share one.
+	q, err := dfetcd.NewDriver().NewPublisher(t.Context(), pubsub.PublisherConfig{ID: "q", Hosts: hosts})
+	require.NoError(t, err)
+	require.NotEqual(t, p.Info().URI, q.Info().URI)
 	require.NoError(t, p.Close())
+	require.NoError(t, q.Close())
 }
 
 func TestConfigErrors(t *testing.T) {

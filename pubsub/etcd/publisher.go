@@ -3,6 +3,7 @@ package etcd
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"sync"
 	"time"
 
@@ -48,7 +49,7 @@ func newPublisher(ctx context.Context, cfg pubsub.PublisherConfig) (*Publisher, 
 	return &Publisher{
 		db:      db,
 		cli:     db.Client(),
-		info:    pubsub.Info{ID: cfg.ID, Epoch: cfg.Epoch, URI: ClusterURI(cfg.Hosts)},
+		info:    pubsub.Info{ID: cfg.ID, Epoch: cfg.Epoch, URI: ClusterURI(cfg.Hosts) + "/publisher/" + url.PathEscape(cfg.ID)},
 		mode:    cfg.WireMode,
 		seq:     pubsub.NewSequencer(cfg.ID, cfg.Epoch),
 		timeout: timeout,
@@ -117,8 +118,10 @@ func (p *Publisher) boundErr(ctx, bound context.Context, what string, cause erro
 	return fmt.Errorf("etcd: publish as %s %s: %w", p.info.ID, what, err)
 }
 
-// Info implements pubsub.Publisher. URI is ClusterURI of the hosts: it
-// names the etcd cluster in the publisher table.
+// Info implements pubsub.Publisher. URI is ClusterURI of the hosts plus
+// "/publisher/<id>": it names the etcd cluster in the publisher table, and
+// the id keeps it unique, since discovery de-duplicates rows by uri (two
+// publishers on one cluster must not look like one).
 func (p *Publisher) Info() pubsub.Info { return p.info }
 
 // Close waits for a running Publish (at most its bound), then closes the

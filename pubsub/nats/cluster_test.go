@@ -160,7 +160,7 @@ func TestClusterRoute(t *testing.T) {
 	p, err := d.NewPublisher(t.Context(), pubsub.PublisherConfig{ID: "p", Epoch: 1, Hosts: []string{a.clientURL}, WireMode: model.WireV2})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, p.Close()) })
-	require.Equal(t, a.clientURL, p.Info().URI, "the publisher is a client of node A")
+	require.Equal(t, a.clientURL+"/publisher/p", p.Info().URI, "the publisher is a client of node A")
 	c := newCollector()
 	s, err := d.NewSubscriber(t.Context(), c.config([]string{b.clientURL}, "a.b"))
 	require.NoError(t, err)

@@ -1,6 +1,7 @@
 package nats_test
 
 import (
+	"github.com/dragonflow-go/dragonflow/discovery"
 	"net"
 	"strconv"
 	"testing"
@@ -127,7 +128,7 @@ func TestReconnect(t *testing.T) {
 	p, err := d.NewPublisher(t.Context(), pubsub.PublisherConfig{ID: "p", Epoch: 1, Hosts: []string{url}, WireMode: model.WireV2})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, p.Close()) })
-	require.Equal(t, url, p.Info().URI)
+	require.Equal(t, url+"/publisher/p", p.Info().URI)
 	c := newCollector()
 	s, err := d.NewSubscriber(t.Context(), c.config([]string{url}, "a.b"))
 	require.NoError(t, err)
@@ -329,4 +330,21 @@ func TestFatalConnectionLoss(t *testing.T) {
 	require.NoError(t, s.Close())
 	require.NoError(t, s.Close())
 	require.Error(t, s.Err(), "Err keeps the cause after Close")
+}
+
+// Discovery de-duplicates publisher rows by uri: two publishers on one NATS
+// server must advertise different uris, each accepted by the publisher table.
+func TestPublisherURIsAreDistinct(t *testing.T) {
+	_, url := startServer(t, -1)
+	d := testDriver()
+	var uris []string
+	for _, id := range []string{"p", "q"} {
+		p, err := d.NewPublisher(t.Context(), pubsub.PublisherConfig{ID: id, Hosts: []string{url}})
+		require.NoError(t, err)
+		uris = append(uris, p.Info().URI)
+		require.NoError(t, discovery.CheckURI(p.Info().URI))
+		require.NoError(t, p.Close())
+	}
+	require.NotEqual(t, uris[0], uris[1])
+	require.Contains(t, uris[0], "/publisher/p")
 }

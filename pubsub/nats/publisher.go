@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"sync"
@@ -75,7 +76,7 @@ func newPublisher(ctx context.Context, d *Driver, cfg pubsub.PublisherConfig) (*
 		return nil, fmt.Errorf("nats: new publisher %s: connect %s: %w", cfg.ID, servers(cfg.Hosts), err)
 	}
 	p.nc = nc
-	p.info = pubsub.Info{ID: cfg.ID, Epoch: cfg.Epoch, URI: nc.ConnectedUrlRedacted()}
+	p.info = pubsub.Info{ID: cfg.ID, Epoch: cfg.Epoch, URI: nc.ConnectedUrlRedacted() + "/publisher/" + url.PathEscape(cfg.ID)}
 	return p, nil
 }
 
@@ -153,8 +154,9 @@ func (p *Publisher) boundErr(ctx, bound context.Context, what string) error {
 }
 
 // Info implements pubsub.Publisher. URI is the redacted URL of the NATS
-// server the publisher first connected to: it names the cluster in the
-// publisher table, and subscribers do not use it to connect.
+// server the publisher first connected to plus "/publisher/<id>": it names
+// the cluster in the publisher table, subscribers do not use it to connect,
+// and the id keeps it unique, since discovery de-duplicates rows by uri.
 func (p *Publisher) Info() pubsub.Info { return p.info }
 
 // Close flushes what is buffered (bounded by the publish timeout), closes
