@@ -43,6 +43,9 @@ type Config struct {
 	// Clock schedules the periodic sync and resync retries and stamps
 	// tombstones and port status; nil: clock.Real().
 	Clock clock.Clock
+	// ControlInterval is the least time between two obeyed control actions
+	// of one publisher (0: DefaultControlInterval); see control.go.
+	ControlInterval time.Duration
 	// TombstoneTTL is how long deletes are remembered (0:
 	// DefaultTombstoneTTL).
 	TombstoneTTL time.Duration

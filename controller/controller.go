@@ -46,6 +46,7 @@ type Controller struct {
 	cache      *cache
 	queue      *queue
 	contact    *contacts
+	control    *controlGate
 	target     *target
 	topo       topology
 	m          *metrics
@@ -104,6 +105,7 @@ func New(ctx context.Context, cfg Config) (*Controller, error) {
 		syncEvery: df.DBSyncTime, log: log.With("component", "controller", "host", host),
 		onEvent: cfg.OnEvent, onResync: cfg.OnResync,
 		queue: newQueue(), contact: newContacts(), topo: newTopology(),
+		control: newControlGate(cfg.ControlInterval, clk.Now),
 		cache: newCache(df.EnableSelectiveTopologyDistribution, clk, cfg.TombstoneTTL),
 		donec: make(chan struct{}),
 	}
@@ -186,7 +188,7 @@ func (c *Controller) discover(cfg Config) error {
 	for _, r := range c.api.Settings().SubscribeRoles {
 		roles = append(roles, string(r))
 	}
-	c.target = &target{sub: c.sub, c: c, known: map[string]bool{}}
+	c.target = &target{sub: c.sub, c: c, known: map[string]pubsub.Endpoint{}}
 	opts := append([]discovery.Option{
 		discovery.WithExcludeID(c.api.Publisher().Info().ID), discovery.WithLogger(c.log),
 	}, cfg.DiscoveryOptions...)

@@ -13,7 +13,8 @@ const (
 	// IgnoredUpdate: action "update" (port status, meant for listeners).
 	IgnoredUpdate Outcome = "ignored-update"
 	// IgnoredControl: a control action (sync, reinitialize, dbrestart)
-	// from the wire: never obeyed (reference §5.2 item 11).
+	// from the wire that was refused: unauthenticated, not from a
+	// neutron-server, or rate-limited (control.go; reference §5.2 item 11).
 	IgnoredControl Outcome = "ignored-control"
 	// IgnoredLog: action "log", logged at debug level.
 	IgnoredLog Outcome = "ignored-log"
@@ -63,8 +64,7 @@ func (c *Controller) handleEvent(ev pubsub.Event) {
 		c.log.Debug("log event", "value", string(u.Value), "publisher", ev.Meta.PublisherID)
 		rec.Outcome = IgnoredLog
 	case model.ActionSync, model.ActionReinitialize, model.ActionDBRestart:
-		c.log.Warn("ignoring a control action from the wire", "action", u.Action, "publisher", ev.Meta.PublisherID)
-		rec.Outcome = IgnoredControl
+		rec.Outcome = c.handleControl(ev)
 	default:
 		rec.Outcome = IgnoredAction
 	}
@@ -76,7 +76,7 @@ func (c *Controller) record(rec EventRecord) {
 	switch rec.Outcome {
 	case Applied:
 		c.st.applied.Add(1)
-	case Marker:
+	case Marker, ObeyedControl:
 	default:
 		c.st.ignored.Add(1)
 		c.m.ignored.WithLabelValues(string(rec.Outcome)).Inc()

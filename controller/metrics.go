@@ -68,6 +68,7 @@ type metrics struct {
 	portStatus   *prometheus.CounterVec // status
 	noListener   prometheus.Counter
 	activePort   *prometheus.CounterVec // action
+	control      *prometheus.CounterVec // action, verdict
 	collectors   []prometheus.Collector
 }
 
@@ -91,10 +92,13 @@ func newMetrics(c *Controller) *metrics {
 			Help: "Port status reports that found no live listener (written to the NB DB only)."}),
 		activePort: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "activeport_writes_total",
 			Help: "Active port rows written and published, by action."}, []string{"action"}),
+		control: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "control_actions_total",
+			Help: "Control actions (sync, reinitialize, dbrestart) received from the wire, by action and verdict " +
+				"(obeyed, unauthenticated, unknown-publisher, wrong-role, rate-limited)."}, []string{"action", "verdict"}),
 	}
 	cacheDesc := prometheus.NewDesc(ns+"_cache_objects", "Objects in the local cache, by table.", []string{"table"}, nil)
 	m.collectors = []prometheus.Collector{
-		m.received, m.ignored, m.gaps, m.resyncs, m.resyncErrors, m.portStatus, m.noListener, m.activePort,
+		m.received, m.ignored, m.gaps, m.resyncs, m.resyncErrors, m.portStatus, m.noListener, m.activePort, m.control,
 		collectorFunc{desc: cacheDesc, collect: func(ch chan<- prometheus.Metric) {
 			sizes := c.cache.sizes()
 			for _, t := range model.Tables() {

@@ -17,7 +17,7 @@ type target struct {
 
 	mu    sync.Mutex
 	armed bool
-	known map[string]bool
+	known map[string]pubsub.Endpoint
 }
 
 var _ discovery.Target = (*target)(nil)
@@ -36,8 +36,9 @@ func (t *target) RegisterPublisher(ep pubsub.Endpoint) error {
 		return err
 	}
 	t.mu.Lock()
-	isNew := !t.known[ep.PublisherID]
-	t.known[ep.PublisherID] = true
+	_, seen := t.known[ep.PublisherID]
+	isNew := !seen
+	t.known[ep.PublisherID] = ep
 	armed := t.armed
 	t.mu.Unlock()
 	if isNew {
@@ -64,4 +65,13 @@ func (t *target) count() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return len(t.known)
+}
+
+// endpoint is the connected publisher with that id, as discovery registered
+// it (uri and role from its publisher row).
+func (t *target) endpoint(id string) (pubsub.Endpoint, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ep, ok := t.known[id]
+	return ep, ok
 }

@@ -54,6 +54,10 @@ type Event struct {
 	Meta   model.Meta
 	// Endpoint is the URI the event arrived from ("" for broker drivers).
 	Endpoint string
+	// Authenticated is true when the transport proved the sender's end of
+	// the connection holds the key the subscriber trusts (zmq with CURVE).
+	// Control actions are obeyed only from authenticated events.
+	Authenticated bool
 }
 
 // GapReason says why a subscriber knows it may have missed events.
