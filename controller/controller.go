@@ -106,8 +106,8 @@ func New(ctx context.Context, cfg Config) (*Controller, error) {
 		onEvent: cfg.OnEvent, onResync: cfg.OnResync,
 		queue: newQueue(), contact: newContacts(), topo: newTopology(),
 		control: newControlGate(cfg.ControlInterval, clk.Now),
-		cache: newCache(df.EnableSelectiveTopologyDistribution, clk, cfg.TombstoneTTL),
-		donec: make(chan struct{}),
+		cache:   newCache(df.EnableSelectiveTopologyDistribution, clk, cfg.TombstoneTTL),
+		donec:   make(chan struct{}),
 	}
 	if cfg.SyncInterval != 0 {
 		c.syncEvery = cfg.SyncInterval
