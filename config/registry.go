@@ -26,7 +26,7 @@ type registry struct {
 }
 
 // reg is every option of the fabric. It is built once and never changes.
-var reg = mustRegistry(defaultGroup(), dfGroup(), neutronGroup(), controllerGroup(), dfAIOGroup())
+var reg = mustRegistry(defaultGroup(), dfGroup(), neutronGroup(), controllerGroup(), dfZMQGroup(), dfAIOGroup())
 
 func mustRegistry(defs ...groupDef) *registry {
 	r, err := buildRegistry(defs...)

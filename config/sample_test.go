@@ -44,7 +44,7 @@ func TestSampleMentionsEveryOption(t *testing.T) {
 		}
 		body[cur] += line + "\n"
 	}
-	assert.Equal(t, []string{"DEFAULT", "df", "neutron", "controller", "df_aio"}, order)
+	assert.Equal(t, []string{"DEFAULT", "df", "neutron", "controller", "df_aio", "df_zmq"}, order)
 
 	for _, o := range Options() {
 		def := o.Default

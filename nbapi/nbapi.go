@@ -23,6 +23,7 @@ import (
 
 	"github.com/dragonflow-go/dragonflow/config"
 	"github.com/dragonflow-go/dragonflow/discovery"
+	"github.com/dragonflow-go/dragonflow/drivers"
 	"github.com/dragonflow-go/dragonflow/model"
 	"github.com/dragonflow-go/dragonflow/nb"
 	"github.com/dragonflow-go/dragonflow/pubsub"
@@ -49,6 +50,7 @@ var (
 
 // NbApi is the process's NB API. Safe for concurrent use.
 type NbApi struct {
+	cfg       *config.Config
 	role      config.Role
 	settings  config.RoleSettings
 	selective bool
@@ -135,6 +137,7 @@ func New(ctx context.Context, cfg *config.Config, role config.Role, opts ...Opti
 	}
 	df := cfg.DF()
 	a := &NbApi{
+		cfg:       cfg,
 		role:      role,
 		settings:  settings,
 		selective: df.EnableSelectiveTopologyDistribution,
@@ -163,9 +166,11 @@ func (a *NbApi) pubsubDriver() (pubsub.Driver, error) {
 	if a.driver != nil {
 		return a.driver, nil
 	}
-	d, err := pubsub.Lookup(a.settings.PubSubDriver)
+	// drivers.PubSub configures drivers that read options of their own
+	// (zmq with [df_zmq] CURVE keys).
+	d, err := drivers.PubSub(a.cfg, a.log)
 	if err != nil {
-		return nil, fmt.Errorf("nbapi: [df] pub_sub_driver: %w", err)
+		return nil, fmt.Errorf("nbapi: %w", err)
 	}
 	a.driver = d
 	return d, nil

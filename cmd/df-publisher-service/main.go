@@ -16,7 +16,7 @@ import (
 	"syscall"
 
 	"github.com/dragonflow-go/dragonflow/config"
-	_ "github.com/dragonflow-go/dragonflow/drivers"
+	"github.com/dragonflow-go/dragonflow/drivers"
 	"github.com/dragonflow-go/dragonflow/internal/admin"
 	"github.com/dragonflow-go/dragonflow/nb"
 	"github.com/dragonflow-go/dragonflow/pubservice"
@@ -105,8 +105,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("[df] %s %s at %v: %w", config.OptNBDBDriver, df.NBDBDriver, df.RemoteDBHosts, err)
 	}
 	defer db.Close()
+	zmqDriver, err := drivers.ZMQ(cfg, log)
+	if err != nil {
+		return err
+	}
 	svc, err := pubservice.New(ctx, pubservice.Config{
-		DB: db, Settings: settings, Selective: df.EnableSelectiveTopologyDistribution, Logger: log,
+		DB: db, Settings: settings, PubSub: zmqDriver, Selective: df.EnableSelectiveTopologyDistribution, Logger: log,
 		Admin: adm.Addr(),
 	})
 	if err != nil {

@@ -60,7 +60,7 @@ or from --remote-db-hosts. With df-aio running, its defaults work as they are.`,
 	root.AddCommand(newConfigCmd(g), newDBCmd(g), newBenchCmd(g),
 		newPubCmd(g), newSubCmd(g), newPushCmd(g), newPullCmd(g),
 		newPublishersCmd(g), newEventsCmd(g), newPublishCmd(g))
-	root.AddCommand(newPortCmd(g), newActivePortCmd(g), newStatusCmd(g))
+	root.AddCommand(newPortCmd(g), newActivePortCmd(g), newStatusCmd(g), newCurveCmd())
 	return root
 }
 

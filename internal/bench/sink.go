@@ -50,6 +50,9 @@ func (c *counter) Event(k Kind, sentAt int64) {
 	}
 }
 
+// Timed implements Sink.
+func (c *counter) Timed() bool { return c.record }
+
 // Gap implements Sink.
 func (c *counter) Gap(lost uint64) {
 	c.gaps.Add(1)

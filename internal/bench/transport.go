@@ -69,6 +69,11 @@ type Sink interface {
 	Event(k Kind, sentAt int64)
 	// Gap reports a loss the transport detected; lost is 0 when unknown.
 	Gap(lost uint64)
+	// Timed reports whether Event uses sentAt (latency is sampled). When it
+	// does not, a transport whose send time costs it work the reference does
+	// not do (a Driver's lookup in the publisher's stamp ring, a cache miss
+	// per event and subscriber) passes 0 instead. Fixed for a sink's life.
+	Timed() bool
 }
 
 // ReferenceName is the name of the raw-TCP reference transport.

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/dragonflow-go/dragonflow/pubsub"
+	"github.com/dragonflow-go/dragonflow/pubsub/zmq/zmtp"
 )
 
 func init() { pubsub.Register("zmq", New()) }
@@ -34,7 +35,13 @@ func (d *Driver) NewPublisher(ctx context.Context, cfg pubsub.PublisherConfig) (
 		return nil, err
 	}
 	if cfg.Multiproc {
+		if err := d.o.curveCheck(zmtp.PUSH); err != nil { // CURVE hook (curve.go)
+			return nil, err
+		}
 		return newPusher(d.o, cfg)
+	}
+	if err := d.o.curveCheck(zmtp.PUB); err != nil { // CURVE hook (curve.go)
+		return nil, err
 	}
 	return newPublisher(d.o, cfg)
 }
@@ -46,6 +53,9 @@ func (d *Driver) NewSubscriber(ctx context.Context, cfg pubsub.SubscriberConfig)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if err := d.o.curveCheck(zmtp.SUB); err != nil { // CURVE hook (curve.go)
+		return nil, err
+	}
 	return newSubscriber(d.o, cfg), nil
 }
 
@@ -53,6 +63,9 @@ func (d *Driver) NewSubscriber(ctx context.Context, cfg pubsub.SubscriberConfig)
 // send to cfg.OnEvent (see Pull). ctx is only checked.
 func (d *Driver) NewPull(ctx context.Context, listenURI string, cfg pubsub.SubscriberConfig) (*Pull, error) {
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := d.o.curveCheck(zmtp.PULL); err != nil { // CURVE hook (curve.go)
 		return nil, err
 	}
 	return newPull(d.o, listenURI, cfg)

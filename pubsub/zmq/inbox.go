@@ -46,10 +46,18 @@ const (
 type item struct {
 	kind itemKind
 	ev   pubsub.Event
-	// ftopic is the frame topic (what subscriptions match); it shares the
-	// body topic's string when they are equal.
-	ftopic string
-	ctl    *control
+	// ctl: the payload of a control item; for an event, nil, or the frame
+	// topic (what subscriptions match) when it differs from the body's
+	// (never with our publishers: the field stays out of every item).
+	ctl *control
+}
+
+// frameTopic is the topic subscriptions match an event item by.
+func (it *item) frameTopic() string {
+	if it.ctl != nil {
+		return it.ctl.ftopic
+	}
+	return it.ev.Update.TopicOrDefault()
 }
 
 func (it *item) isData() bool { return it.kind == kEvent || it.kind == kHeartbeat }
@@ -62,6 +70,7 @@ type control struct {
 	filter *prefixSet        // kTopics: the subscriptions from now on
 	forget func(string) bool // kTopics: tracker topics to forget
 	pubID  string            // kForget: publisher to forget
+	ftopic string            // kEvent: the frame topic, when not the body's
 }
 
 // overflow records what one source dropped while the queue was full.
@@ -126,6 +135,10 @@ type inbox struct {
 	// Delivery goroutine only.
 	tracker *pubsub.Tracker
 	filter  *prefixSet // nil: no filtering (PULL)
+	// ndelivered is added to delivered with each release of room, not per
+	// event: the counters share cache lines with what readers write, and an
+	// atomic add per event would bounce them between cores.
+	ndelivered uint64
 
 	received, delivered, overflowed, stale, filtered counter
 	decodeErrors, badMessages, heartbeats            counter
@@ -180,9 +193,13 @@ func (in *inbox) push(src *source, force bool) {
 		in.items, src.batch = src.batch, in.items[:0]
 		wake := in.idle
 		in.idle = false
+		pressed := in.pressedLocked()
 		in.mu.Unlock()
-		if wake {
+		switch {
+		case wake:
 			in.handOff()
+		case pressed:
+			runtime.Gosched() // see below
 		}
 		return
 	}
@@ -237,7 +254,7 @@ func (in *inbox) push(src *source, force bool) {
 	if wake {
 		in.idle = false
 	}
-	pressed := in.held > in.limit/2
+	pressed := in.pressedLocked()
 	in.mu.Unlock()
 	clear(src.batch)
 	src.batch = src.batch[:0]
@@ -253,6 +270,15 @@ func (in *inbox) push(src *source, force bool) {
 		runtime.Gosched()
 	}
 }
+
+// pressedLocked reports whether the queue fills faster than it drains:
+// more than a quarter of the bound is held. A reader that finds it so
+// yields its P after the push: under a steady stream it never blocks on
+// its socket, and the scheduler would otherwise let it run a whole time
+// slice (10 ms, tens of thousands of events) while the delivery goroutine
+// waits in a run queue, so the queue would overflow for want of CPU rather
+// than because OnEvent is slow.
+func (in *inbox) pressedLocked() bool { return in.held > in.limit/4 }
 
 // handOff wakes the idle delivery goroutine and lets it run now. Woken, it
 // would wait on this P's run queue behind the reader, which under a steady
@@ -275,6 +301,10 @@ func (in *inbox) signal() {
 // release gives n delivered items' room back to readers; the caller holds
 // mu.
 func (in *inbox) releaseLocked(n int) {
+	if in.ndelivered > 0 {
+		in.delivered.Add(in.ndelivered)
+		in.ndelivered = 0
+	}
 	in.held -= n
 	if in.held == 0 {
 		in.lagging = false
@@ -314,6 +344,7 @@ func (in *inbox) close() {
 
 func (in *inbox) run() {
 	defer close(in.done)
+	defer func() { in.delivered.Add(in.ndelivered) }()
 	var batch []item
 	taken := 0
 	for {
@@ -357,7 +388,7 @@ func (in *inbox) run() {
 func (in *inbox) handle(it *item) {
 	switch it.kind {
 	case kEvent:
-		if in.filter != nil && !in.filter.match(it.ftopic) {
+		if in.filter != nil && !in.filter.match(it.frameTopic()) {
 			in.filtered.Add(1)
 			return
 		}
@@ -369,7 +400,7 @@ func (in *inbox) handle(it *item) {
 			in.stale.Add(1)
 			return
 		}
-		in.delivered.Add(1)
+		in.ndelivered++
 		in.onEvent(it.ev)
 	case kHeartbeat:
 		hb := &it.ctl.hb

@@ -89,15 +89,74 @@ func TestBodyDecoderMatchesModel(t *testing.T) {
 	require.Equal(t, "k", u.Key)
 }
 
-// FuzzBodyDecoder: on every input the decoder agrees with model.DecodeBody.
+// FuzzBodyDecoder: on every input the decoder agrees with model.DecodeBody,
+// also right after another input (the decoder reuses what it parsed in the
+// previous body: see span).
 func FuzzBodyDecoder(f *testing.F) {
-	for _, b := range bodies() {
-		f.Add(b)
+	bs := bodies()
+	for i, b := range bs {
+		f.Add(b, bs[(i+1)%len(bs)])
 	}
-	f.Fuzz(func(t *testing.T, b []byte) {
+	f.Fuzz(func(t *testing.T, a, b []byte) {
 		var d bodyDecoder
+		requireSameDecode(t, &d, a)
 		requireSameDecode(t, &d, b)
+		requireSameDecode(t, &d, a)
 	})
+}
+
+// TestBodyDecoderSequences decodes every pair of bodies with one decoder,
+// in both orders and repeated, so the previous body's spans are hit, partly
+// hit and missed.
+func TestBodyDecoderSequences(t *testing.T) {
+	bs := bodies()
+	var d bodyDecoder
+	for _, a := range bs {
+		for _, b := range bs {
+			requireSameDecode(t, &d, a)
+			requireSameDecode(t, &d, a)
+			requireSameDecode(t, &d, b)
+		}
+	}
+	// Same layout, every field different from the previous body.
+	mk := func(table, key, action, topic, pub string, epoch, seq uint64) []byte {
+		return model.EncodeBody(model.DbUpdate{Table: table, Key: key, Action: action, Value: []byte("v"), Topic: topic},
+			model.Meta{PublisherID: pub, Epoch: epoch, Seq: seq, PublishTime: 7}, model.WireV2)
+	}
+	seq := [][]byte{
+		mk("lport", "k1", "set", "t1", "p1", 1, 1),
+		mk("lport", "k1", "set", "t1", "p1", 1, 2),
+		mk("lswitch", "k1", "set", "t1", "p1", 1, 3),
+		mk("lswitch", "k2", "set", "t1", "p1", 1, 4),
+		mk("lswitch", "k2", "create", "t1", "p1", 1, 5),
+		mk("lswitch", "k2", "create", "t2", "p1", 1, 6),
+		mk("lswitch", "k2", "create", "t2", "p2", 1, 7),
+		mk("lswitch", "k2", "create", "t2", "p2", 2, 8),
+		model.EncodeBody(model.DbUpdate{Table: "lswitch", Key: "k2", Action: "create", Topic: "t2"}, model.Meta{}, model.WireStrict),
+		mk("lswitch", "k2", "create", "t2", "p2", 2, 9),
+	}
+	for _, b := range seq {
+		requireSameDecode(t, &d, b)
+	}
+}
+
+// TestValueSlab: Values share slabs but never each other's bytes.
+func TestValueSlab(t *testing.T) {
+	var s valueSlab
+	require.NotNil(t, s.clone(nil, 0), "an empty Value is not nil")
+	require.Empty(t, s.clone([]byte{}, 100))
+	a := s.clone([]byte("aaa"), 100)
+	b := s.clone([]byte("bbb"), 100)
+	require.Equal(t, len(a), cap(a), "capped: an append reallocates")
+	a = append(a, 'x')
+	require.Equal(t, "bbb", string(b), "an append to one Value leaves the next alone")
+	big := bytes.Repeat([]byte("z"), slabOwn+1)
+	require.Equal(t, big, s.clone(big, 0))
+	// A quiet connection (nothing read ahead) gets exact-size Values.
+	var q valueSlab
+	v := q.clone([]byte("12345"), 0)
+	require.Equal(t, 5, cap(v))
+	require.Zero(t, cap(q.free)-len(q.free), "no slack kept")
 }
 
 func TestHeartbeatCodec(t *testing.T) {
@@ -267,5 +326,25 @@ func TestPublisherStatsSubscribed(t *testing.T) {
 	}
 	if got := st.Subscribed(); got != 3 {
 		t.Fatalf("Subscribed() = %d, want 3", got)
+	}
+}
+
+// BenchmarkBodyDecoder decodes the 300-byte v2 lport body of dfctl bench.
+func BenchmarkBodyDecoder(b *testing.B) {
+	u := model.DbUpdate{Table: model.TableLogicalPort, Key: "5a0b6a7e-4c1f-4b9e-9d0a-2f6c1e3b7d11", Action: model.ActionSet,
+		Topic: model.DefaultTopic, Value: []byte(`{"id":"5a0b6a7e-4c1f-4b9e-9d0a-2f6c1e3b7d11","topic":"2c1d1d4a8e7f4b1c9b3e6f0a5d7c8e9f","macs":["fa:16:3e:8c:2f:01"],"ips":["10.0.0.5"],"version":3,"name":"` + strings.Repeat("p", 40) + `"}`)}
+	body := model.EncodeBody(u, model.Meta{PublisherID: "bench-0001", Epoch: uint64(time.Now().UnixNano()), Seq: 1 << 16, PublishTime: time.Now().UnixNano()}, model.WireV2)
+	b.Logf("body %d bytes", len(body))
+	var d bodyDecoder
+	d.ahead = 64 << 10 // as in a busy connection's full read buffer
+	items := make([]item, 256)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for i := 0; b.Loop(); i++ {
+		it := &items[i%len(items)]
+		it.ev = pubsub.Event{}
+		if err := d.decode(body, &it.ev.Update, &it.ev.Meta); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

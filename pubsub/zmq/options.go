@@ -40,6 +40,7 @@ type options struct {
 	identity          string
 	logger            *slog.Logger
 	disableHeartbeats bool
+	curve             *curveConfig // CURVE hook (curve.go): nil is NULL
 }
 
 func defaultOptions() options {

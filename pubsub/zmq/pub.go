@@ -249,10 +249,12 @@ func (p *Publisher) serve(nc net.Conn) {
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
-	dc := &deadlineConn{Conn: nc, writeTimeout: p.o.writeTimeout}
+	// CURVE hooks (curve.go): secure sets up the encrypting layer under dc
+	// (nc itself for NULL); handshake runs the mechanism it was set up for.
+	dc := &deadlineConn{Conn: p.o.secure(nc), writeTimeout: p.o.writeTimeout}
 	r := zmtp.NewReader(dc, 4<<10, p.o.maxFrame)
 	_ = nc.SetDeadline(time.Now().Add(p.o.handshakeTimeout))
-	peer, err := zmtp.Handshake(nc, r, zmtp.PUB,
+	peer, err := handshake(dc.Conn, r, zmtp.PUB,
 		zmtp.Property{Name: propVersion, Value: v2}, zmtp.Property{Name: propPubID, Value: p.info.ID})
 	p.mu.Lock()
 	delete(p.pending, nc)

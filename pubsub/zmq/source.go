@@ -38,12 +38,18 @@ type source struct {
 	log      *slog.Logger
 	pubID    string // the endpoint's publisher id, "" for a PULL peer
 	endpoint string // Event.Endpoint
-	v2       bool   // the peer may send sequence heartbeats
-	batch    []item
-	ov       *overflow
-	topic    []byte
-	dec      bodyDecoder
-	lastBad  time.Time
+	// authenticated: Event.Authenticated (a CURVE connection whose server
+	// proved the key this subscriber trusts).
+	authenticated bool
+	v2            bool // the peer may send sequence heartbeats
+	batch         []item
+	ov            *overflow
+	topic         []byte
+	dec           bodyDecoder
+	lastBad       time.Time
+	// nreceived is added to the inbox's counter with each hand-over, not
+	// per event (see inbox.ndelivered).
+	nreceived uint64
 }
 
 func newSource(in *inbox, log *slog.Logger, pubID, endpoint string, v2peer bool) *source {
@@ -52,13 +58,24 @@ func newSource(in *inbox, log *slog.Logger, pubID, endpoint string, v2peer bool)
 
 // flush hands the batch to the inbox.
 func (s *source) flush() {
+	s.countReceived()
 	if len(s.batch) > 0 || s.ov != nil {
 		s.in.push(s, false)
 	}
 }
 
 // close hands over what is left, including a pending overflow marker.
-func (s *source) close() { s.in.push(s, true) }
+func (s *source) close() {
+	s.countReceived()
+	s.in.push(s, true)
+}
+
+func (s *source) countReceived() {
+	if s.nreceived > 0 {
+		s.in.received.Add(s.nreceived)
+		s.nreceived = 0
+	}
+}
 
 func (s *source) add(it item) {
 	s.batch = append(s.batch, it)
@@ -93,6 +110,7 @@ func (s *source) readLoop(r *zmtp.Reader, onCommand func(zmtp.Command) error) er
 		case parts == 1:
 			s.topic = append(s.topic[:0], f.Body...)
 		case parts == 2 && !f.More():
+			s.dec.ahead = r.Buffered() // sizes the Value slab to this read
 			s.message(f.Body)
 		}
 		if !f.More() {
@@ -126,11 +144,11 @@ func (s *source) message(body []byte) {
 		s.malformed("body does not decode: %v", err)
 		return
 	}
-	s.in.received.Add(1)
+	s.nreceived++
 	it.ev.Endpoint = s.endpoint
-	it.ftopic = it.ev.Update.TopicOrDefault()
-	if string(s.topic) != it.ftopic {
-		it.ftopic = string(s.topic)
+	it.ev.Authenticated = s.authenticated
+	if string(s.topic) != it.ev.Update.TopicOrDefault() {
+		it.ctl = &control{ftopic: string(s.topic)}
 	}
 	if len(s.batch) >= sourceBatch {
 		s.flush()

@@ -404,6 +404,7 @@ func (r *runner) session(log *slog.Logger) error {
 	}
 	r.s.connects.Add(1)
 	src := newSource(r.s.in, log, r.ep.PublisherID, r.ep.URI, c.v2)
+	src.authenticated = isCurveConn(c.nc) // CURVE hook: the server proved its key
 	r.mu.Lock()
 	reconnect := r.connected
 	r.connected = true

@@ -28,6 +28,7 @@ type subConn struct {
 
 // newConn wraps nc; bufSize 0 means the default read buffer.
 func newConn(o *options, nc net.Conn, bufSize int) *subConn {
+	nc = o.secure(nc) // CURVE hook (curve.go): the encrypting layer, or nc (NULL)
 	dc := &deadlineConn{Conn: nc}
 	return &subConn{o: o, nc: nc, dc: dc, r: zmtp.NewReader(dc, bufSize, o.maxFrame)}
 }
@@ -36,7 +37,7 @@ func newConn(o *options, nc net.Conn, bufSize int) *subConn {
 // v2 with its identity, within the handshake timeout.
 func (c *subConn) handshake(socketType string) error {
 	_ = c.nc.SetDeadline(time.Now().Add(c.o.handshakeTimeout))
-	peer, err := zmtp.Handshake(c.nc, c.r, socketType,
+	peer, err := handshake(c.nc, c.r, socketType, // CURVE hook: NULL or CURVE (curve.go)
 		zmtp.Property{Name: zmtp.PropIdentity, Value: c.o.identity},
 		zmtp.Property{Name: propVersion, Value: v2})
 	if err != nil {

@@ -41,7 +41,7 @@ func startChild(t *testing.T, env *nbEnv, host string) *child {
 	path, _ := env.write(t, hostConfig{host: host, neutronPort: freePort(t), socket: socket, multiproc: true,
 		controllerPrt: freePort(t)})
 	c := &child{socket: socket, exited: make(chan struct{})}
-	c.cmd = exec.Command(serviceBin, "--config-file", path)
+	c.cmd = exec.Command(serviceBin, "--config-file", path, "--admin-listen", "127.0.0.1:0")
 	c.cmd.Stderr = &c.stderr
 	require.NoError(t, c.cmd.Start())
 	go func() {

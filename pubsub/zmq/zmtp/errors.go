@@ -32,7 +32,8 @@ var (
 
 // Reason returns a short label for err, for counters and logs: one of
 // "greeting", "version", "mechanism", "frame_too_large", "frame_flags",
-// "command", "handshake", "socket_type", "peer_error", "truncated", "eof",
+// "command", "handshake", "socket_type", "peer_error", "curve_auth",
+// "curve_crypto", "truncated", "eof",
 // "timeout", "closed" or "io".
 func Reason(err error) string {
 	switch {
@@ -54,6 +55,10 @@ func Reason(err error) string {
 		return "socket_type"
 	case errors.Is(err, ErrPeerError):
 		return "peer_error"
+	case errors.Is(err, ErrCurveAuth): // CURVE hook (curve.go)
+		return "curve_auth"
+	case errors.Is(err, ErrCurveCrypto): // CURVE hook (curve.go)
+		return "curve_crypto"
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return "truncated"
 	case errors.Is(err, io.EOF):

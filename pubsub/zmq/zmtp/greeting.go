@@ -41,9 +41,21 @@ func (g Greeting) Minor31() bool { return g.Major > majorVersion || g.Minor >= 1
 // padding is 0…01 as libzmq sends it (a ZMTP 1.0 peer reads it as a
 // one-byte identity frame and fails cleanly).
 func AppendGreeting(dst []byte) []byte {
+	return appendGreeting(dst, mechanismNULL, false)
+}
+
+// appendGreeting appends a greeting announcing mechanism mech and the
+// as-server flag (mechanism hook: NULL here, CURVE in curve_handshake.go).
+func appendGreeting(dst []byte, mech string, asServer bool) []byte {
 	dst = append(dst, sigFirst, 0, 0, 0, 0, 0, 0, 0, 1, sigLast, majorVersion, localMinor)
-	dst = append(dst, mechanismNULL...)
-	dst = append(dst, make([]byte, GreetingSize-mechOffset-len(mechanismNULL))...)
+	dst = append(dst, mech...)
+	dst = append(dst, make([]byte, serverOffset-mechOffset-len(mech))...)
+	server := byte(0)
+	if asServer {
+		server = 1
+	}
+	dst = append(dst, server)
+	dst = append(dst, make([]byte, GreetingSize-serverOffset-1)...)
 	return dst
 }
 
@@ -62,6 +74,12 @@ func CheckSignature(b []byte) error {
 // ParseGreeting checks a peer's 64-byte greeting: a ZMTP signature, version
 // 3.0 or later, mechanism NULL.
 func ParseGreeting(b []byte) (Greeting, error) {
+	return parseGreeting(b, mechanismNULL)
+}
+
+// parseGreeting checks a peer's greeting announces mechanism want
+// (mechanism hook: NULL here, CURVE in curve_handshake.go).
+func parseGreeting(b []byte, want string) (Greeting, error) {
 	if len(b) != GreetingSize {
 		return Greeting{}, fmt.Errorf("%w: %d bytes, want %d", ErrGreeting, len(b), GreetingSize)
 	}
@@ -77,7 +95,7 @@ func ParseGreeting(b []byte) (Greeting, error) {
 		mech = mech[:i]
 	}
 	g.Mechanism = string(mech)
-	if g.Mechanism != mechanismNULL {
+	if g.Mechanism != want {
 		return g, fmt.Errorf("%w: %q", ErrMechanism, g.Mechanism)
 	}
 	return g, nil

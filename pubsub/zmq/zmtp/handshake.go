@@ -92,20 +92,30 @@ func Handshake(rw io.Writer, r *Reader, socketType string, props ...Property) (P
 	default:
 		return p, refuse(rw, fmt.Errorf("%w: %q before READY", ErrHandshake, c.Name))
 	}
-	md, err := ParseMetadata(c.Data)
-	if err != nil {
+	if err := p.setMetadata(c.Data, socketType); err != nil {
 		return p, refuse(rw, err)
+	}
+	return p, nil
+}
+
+// setMetadata decodes the peer's READY properties (NULL: the READY command;
+// CURVE: the INITIATE or READY box) and checks that a socket of type
+// socketType may talk to it.
+func (p *Peer) setMetadata(data []byte, socketType string) error {
+	md, err := ParseMetadata(data)
+	if err != nil {
+		return err
 	}
 	p.Metadata = md
 	p.SocketType = strings.ToUpper(md.Get(PropSocketType))
 	p.Identity = md.Get(PropIdentity)
 	if len(p.Identity) > maxIdentity {
-		return p, refuse(rw, fmt.Errorf("%w: identity of %d bytes", ErrHandshake, len(p.Identity)))
+		return fmt.Errorf("%w: identity of %d bytes", ErrHandshake, len(p.Identity))
 	}
 	if !Compatible(socketType, p.SocketType) {
-		return p, refuse(rw, fmt.Errorf("%w: %s cannot talk to %q", ErrSocketType, socketType, p.SocketType))
+		return fmt.Errorf("%w: %s cannot talk to %q", ErrSocketType, socketType, p.SocketType)
 	}
-	return p, nil
+	return nil
 }
 
 // refuse sends the peer an ERROR command naming err (best effort) and
