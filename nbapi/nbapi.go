@@ -20,6 +20,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dragonflow-go/dragonflow/config"
 	"github.com/dragonflow-go/dragonflow/discovery"
@@ -60,6 +61,9 @@ type NbApi struct {
 	ownsDB    bool
 	ownsPub   bool
 	log       *slog.Logger
+
+	metrics *fabricMetrics
+	reg     atomic.Pointer[discovery.Registration]
 
 	mu        sync.Mutex
 	sub       pubsub.Subscriber
@@ -146,6 +150,7 @@ func New(ctx context.Context, cfg *config.Config, role config.Role, opts ...Opti
 		driver:    o.driver,
 		log:       o.logger.With("component", "nbapi", "role", string(role)),
 	}
+	a.metrics = newFabricMetrics(string(settings.RegisterAs), settings.PubSubDriver, a.registered)
 	if a.db == nil {
 		a.db, err = nb.Open(ctx, df.NBDBDriver, nb.Config{Hosts: df.RemoteDBHosts, Logger: o.logger})
 		if err != nil {
@@ -158,6 +163,9 @@ func New(ctx context.Context, cfg *config.Config, role config.Role, opts ...Opti
 			a.Close()
 			return nil, err
 		}
+	}
+	if a.pub != nil {
+		a.pub = &countingPublisher{Publisher: a.pub, m: a.metrics}
 	}
 	return a, nil
 }
@@ -236,10 +244,15 @@ func (a *NbApi) publisherConfig(o options) (pubsub.PublisherConfig, error) {
 // The registration lives as long as the publisher, not as long as New's ctx.
 func (a *NbApi) registrar(epoch uint64, admin string) pubsub.Registrar {
 	return func(ctx context.Context, info pubsub.Info) (io.Closer, error) {
-		return discovery.Register(context.WithoutCancel(ctx), a.db, discovery.PublisherInfo{
+		reg, err := discovery.Register(context.WithoutCancel(ctx), a.db, discovery.PublisherInfo{
 			ID: info.ID, Role: string(a.settings.RegisterAs), URI: info.URI,
 			Host: a.settings.Host, PID: os.Getpid(), Epoch: epoch, Admin: admin,
 		}, discovery.WithTTL(a.settings.PublisherTimeout), discovery.WithLogger(a.log))
+		if err != nil {
+			return nil, err
+		}
+		a.reg.Store(reg)
+		return reg, nil
 	}
 }
 
@@ -278,12 +291,43 @@ func (a *NbApi) StartSubscriber(ctx context.Context, sc pubsub.SubscriberConfig)
 	if sc.Hosts == nil {
 		sc.Hosts = a.settings.PubSubHosts
 	}
+	if onEvent := sc.OnEvent; onEvent != nil {
+		sc.OnEvent = func(ev pubsub.Event) { a.metrics.onEvent(ev); onEvent(ev) }
+	}
+	onGap := sc.OnGap
+	sc.OnGap = func(g pubsub.Gap) {
+		a.metrics.onGap(g)
+		if onGap != nil {
+			onGap(g)
+		}
+	}
 	s, err := d.NewSubscriber(ctx, sc)
 	if err != nil {
 		return nil, fmt.Errorf("nbapi: start subscriber for role %s: %w", a.role, err)
 	}
 	a.sub = s
 	return s, nil
+}
+
+// registered reports whether the publisher holds a live registration.
+func (a *NbApi) registered() bool {
+	reg := a.reg.Load()
+	if reg == nil {
+		return false
+	}
+	select {
+	case <-reg.Done():
+		return false
+	default:
+		return !reg.Stats().Lost
+	}
+}
+
+// subscriber is the started subscriber, or nil.
+func (a *NbApi) subscriber() pubsub.Subscriber {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.sub
 }
 
 // Close closes what the NbApi owns (subscriber, publisher, NB DB); idempotent.

@@ -53,11 +53,15 @@ func (r *registered) Close() error {
 func (r *registered) Unwrap() Publisher { return r.Publisher }
 
 // Unwrap returns the driver's own publisher behind one returned by Open (p
-// itself when Open added nothing), for driver-specific methods such as
+// itself when Open added nothing; through every layer of wrappers that
+// have an Unwrap method), for driver-specific methods such as
 // SubscriberCounter or a driver's Stats.
 func Unwrap(p Publisher) Publisher {
-	if u, ok := p.(interface{ Unwrap() Publisher }); ok {
-		return u.Unwrap()
+	for {
+		u, ok := p.(interface{ Unwrap() Publisher })
+		if !ok {
+			return p
+		}
+		p = u.Unwrap()
 	}
-	return p
 }

@@ -95,6 +95,7 @@ func (m *mainProc) start(ctx context.Context, exe string, args []string, stderr 
 	m.sup = startSupervisor(ctx, exe, args, m.lnFile, m.workers, stderr, m.log)
 	reg := m.adm.Registry()
 	reg.MustRegister(neutron.NewAPICollector(m.sup.Snapshot), neutron.NewListenerCollector(m.lis.Stats))
+	reg.MustRegister(m.nb.Collectors()...) // the listener's subscriber and the main process's publisher
 	m.adm.SetStatus(m.status)
 	m.adm.SetHealth(m.health)
 	m.adm.Serve()
@@ -117,6 +118,8 @@ func (m *mainProc) status() admin.Status {
 	if p := m.nb.Publisher(); p != nil {
 		st.PublisherID, st.PublisherURI = p.Info().ID, p.Info().URI
 	}
+	fs := m.nb.FabricStats()
+	st.Drops, st.LastGap, st.LastGapAt, st.LagMillis = fs.Drops, fs.LastGap, fs.LastGapAt, fs.LagMillis
 	select {
 	case <-m.sup.Ready():
 		st.Ready = true
