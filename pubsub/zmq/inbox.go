@@ -13,9 +13,9 @@ package zmq
 // topic, with the seqs lost) before the next event of that publisher.
 // Control items (a reconnect gap, a change of topics) are never dropped.
 // A reader that wakes the idle delivery goroutine, or finds the queue more
-// than half full, yields its CPU to it (see handOff): under a steady stream
-// the reader never blocks, and the queue would otherwise overflow for want
-// of CPU rather than because OnEvent is slow.
+// than a quarter full, yields its CPU to it (see handOff, pressedLocked):
+// under a steady stream the reader never blocks, and the queue would
+// otherwise overflow for want of CPU rather than because OnEvent is slow.
 //
 // After an overflow, the tracker is moved past the dropped seqs, so the loss
 // is reported once, as GapOverflow, not again as GapSeq.
@@ -199,7 +199,7 @@ func (in *inbox) push(src *source, force bool) {
 		case wake:
 			in.handOff()
 		case pressed:
-			runtime.Gosched() // see below
+			runtime.Gosched() // see pressedLocked
 		}
 		return
 	}
