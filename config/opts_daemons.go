@@ -8,6 +8,7 @@ const (
 	OptAdminListen                 = "admin_listen"
 	OptPublisherServiceAdminListen = "publisher_service_admin_listen"
 	OptActivePortDetector          = "active_port_detector"
+	OptResyncJitter                = "resync_jitter"
 )
 
 // Values of [controller] active_port_detector.
@@ -60,6 +61,12 @@ func controllerDaemonOpts() []Opt {
 			Choices: []string{ActivePortDetectorFake, ActivePortDetectorNone},
 			Help: "How the local controller detects which port answers for an allowed-address-pair " +
 				"IP: fake (driven by dfctl activeport set/del) or none.",
+		},
+		{
+			Name: OptResyncJitter, Kind: KindSeconds, Default: "1", Min: intp(0),
+			Help: "Longest random delay before a resync asked for by a gap, a new or restarted publisher " +
+				"or a resync marker, so that hundreds of controllers do not all resync at the same " +
+				"moment after a publisher restart (requests for a topic merge meanwhile). 0: at once.",
 		},
 	}
 }

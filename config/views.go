@@ -95,6 +95,8 @@ type ControllerSettings struct {
 	AdminListen        string // host:port of the admin endpoint
 	PortSource         string // PortSourceFake or PortSourceOVSDB
 	ActivePortDetector string // ActivePortDetectorFake or ActivePortDetectorNone
+	// ResyncJitter is the longest random delay before a gap-driven resync.
+	ResyncJitter time.Duration
 }
 
 // Controller returns the [controller] daemon options.
@@ -105,5 +107,6 @@ func (c *Config) Controller() ControllerSettings {
 		AdminListen:        c.str(GroupController, OptAdminListen),
 		PortSource:         c.str(GroupController, OptPortSource),
 		ActivePortDetector: c.str(GroupController, OptActivePortDetector),
+		ResyncJitter:       c.duration(GroupController, OptResyncJitter),
 	}
 }

@@ -27,10 +27,12 @@ func (c *Controller) Cache() CacheView {
 // Status returns what GET /status shows.
 func (c *Controller) Status() admin.Status {
 	st := c.Stats()
+	fs := c.api.FabricStats()
 	return admin.Status{
 		Role: string(c.api.Role()), Host: c.host, PID: os.Getpid(),
 		PublisherID: c.PublisherID(), PublisherURI: c.PublisherURI(),
 		Ready: c.Ready(), EventsIn: st.EventsIn, EventsOut: st.EventsOut, Gaps: st.Gaps, Resyncs: st.Resyncs,
+		Drops: fs.Drops, LastGap: fs.LastGap, LastGapAt: fs.LastGapAt, LagMillis: fs.LagMillis,
 		Detail: map[string]any{
 			"topics":             c.cache.topicList(),
 			"cache":              c.cache.sizes(),
@@ -45,6 +47,7 @@ func (c *Controller) Status() admin.Status {
 			"no_listener":        st.NoListener,
 			"publish_errors":     st.PublishErrors,
 			"selective_topology": c.selective,
+			"registered":         fs.Registered,
 		},
 	}
 }

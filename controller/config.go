@@ -10,6 +10,7 @@ import (
 	"github.com/dragonflow-go/dragonflow/discovery"
 	"github.com/dragonflow-go/dragonflow/internal/clock"
 	"github.com/dragonflow-go/dragonflow/nbapi"
+	"github.com/dragonflow-go/dragonflow/pubsub"
 )
 
 // Config is what New needs. Only Config is required.
@@ -53,6 +54,24 @@ type Config struct {
 	// delivered and what the cache did with it, on the subscriber's
 	// delivery goroutine, in delivery order. It must return quickly.
 	OnEvent func(EventRecord)
+	// OnGap, when set, is called with every gap the subscriber reports,
+	// before the resync that repairs it is requested, on the subscriber's
+	// delivery goroutine, in order with the events. It must return
+	// quickly.
+	OnGap func(pubsub.Gap)
+	// ResyncJitter spreads the resyncs that every subscriber of a
+	// publisher asks for at the same moment — after a gap (a restarted
+	// publisher: epoch change, reconnect), a newly connected publisher, a
+	// first contact or a df_resync marker: each is run after a random
+	// delay in [0, ResyncJitter], and further requests of the topic
+	// meanwhile coalesce into it. 0: [controller] resync_jitter (1 s by
+	// default); negative: at once. The start sync, a new tenant topic, the
+	// periodic sync and retries are not delayed.
+	ResyncJitter time.Duration
+	// SyncLimit, when set, caps the resyncs running at once across every
+	// controller sharing it (NewSyncLimit): a process-wide cap on
+	// concurrent full syncs. nil: no cap.
+	SyncLimit *SyncLimit
 	// OnResync, when set, is called after every resync of a topic, on the
 	// goroutine that ran it. It must return quickly.
 	OnResync func(ResyncReport)

@@ -35,6 +35,10 @@ type Controller struct {
 	log       *slog.Logger
 	onEvent   func(EventRecord)
 	onResync  func(ResyncReport)
+	onGap     func(pubsub.Gap)
+
+	resyncJitter time.Duration
+	syncLimit    *SyncLimit
 
 	api   *nbapi.NbApi
 	sub   pubsub.Subscriber
@@ -103,7 +107,8 @@ func New(ctx context.Context, cfg Config) (*Controller, error) {
 	c := &Controller{
 		host: host, selective: df.EnableSelectiveTopologyDistribution, clk: clk,
 		syncEvery: df.DBSyncTime, log: log.With("component", "controller", "host", host),
-		onEvent: cfg.OnEvent, onResync: cfg.OnResync,
+		onEvent: cfg.OnEvent, onResync: cfg.OnResync, onGap: cfg.OnGap,
+		resyncJitter: resyncJitter(cfg), syncLimit: cfg.SyncLimit,
 		queue: newQueue(), contact: newContacts(), topo: newTopology(),
 		control: newControlGate(cfg.ControlInterval, clk.Now),
 		cache:   newCache(df.EnableSelectiveTopologyDistribution, clk, cfg.TombstoneTTL),
@@ -150,6 +155,9 @@ func (c *Controller) start(ctx context.Context, cfg Config, log *slog.Logger) er
 	opts := append([]nbapi.Option{nbapi.WithLogger(log), nbapi.WithAdminAddr(c.admin.Addr())}, cfg.NbApiOptions...)
 	if c.api, err = nbapi.New(ctx, cfg.Config, config.RoleLocalController, opts...); err != nil {
 		return fmt.Errorf("controller: %w", err)
+	}
+	if err := registerAll(c.admin.Registry(), c.api.Collectors()); err != nil {
+		return err
 	}
 	if c.api.Publisher() == nil {
 		return errors.New("controller: the NbApi has no publisher (built WithoutPublisher)")
@@ -256,22 +264,33 @@ const (
 // endpoint, a closed NB DB).
 func (c *Controller) run() {
 	defer close(c.donec)
-	var periodic, retry clock.Timer
-	var periodicC, retryC <-chan time.Time
+	var periodic, retry, delayed clock.Timer
+	var periodicC, retryC, delayedC <-chan time.Time
 	if c.syncEvery > 0 {
 		periodic = c.clk.NewTimer(jitter(c.syncEvery))
 		defer periodic.Stop()
 		periodicC = periodic.C()
 	}
+	defer func() {
+		if delayed != nil {
+			delayed.Stop()
+		}
+	}()
 	failed := map[string]string{}
 	delay := time.Duration(0)
 	for {
+		var wait time.Time
 		for c.ctx.Err() == nil {
-			topic, reason, ok := c.queue.next()
+			now := c.clk.Now()
+			topic, e, ok, next := c.queue.nextDue(now)
 			if !ok {
+				wait = next
 				break
 			}
-			rep := c.resyncTopic(c.ctx, topic, reason)
+			rep := c.resyncTopic(c.ctx, topic, e.reason)
+			if !e.due.IsZero() {
+				rep.Delayed = max(now.Sub(e.requested), 0)
+			}
 			if c.ctx.Err() != nil {
 				return
 			}
@@ -283,7 +302,7 @@ func (c *Controller) run() {
 				c.fail(rep.Err)
 				return
 			default:
-				failed[topic] = reason
+				failed[topic] = e.reason
 				if retryC == nil {
 					delay = min(max(2*delay, retryMin), retryMax)
 					if retry == nil {
@@ -296,10 +315,23 @@ func (c *Controller) run() {
 				}
 			}
 		}
+		// Requests spread by ResyncJitter wait for their due time.
+		delayedC = nil
+		if !wait.IsZero() {
+			d := max(wait.Sub(c.clk.Now()), 0)
+			if delayed == nil {
+				delayed = c.clk.NewTimer(d)
+			} else {
+				delayed.Stop()
+				delayed.Reset(d)
+			}
+			delayedC = delayed.C()
+		}
 		select {
 		case <-c.ctx.Done():
 			return
 		case <-c.queue.wake:
+		case <-delayedC:
 		case <-periodicC:
 			c.requestAll(ReasonPeriodic)
 			periodic.Reset(jitter(c.syncEvery))
@@ -432,3 +464,15 @@ func (c *Controller) Cached(table, key string) (model.Model, bool) { return c.ca
 
 // CacheSizes returns the number of cached objects per table.
 func (c *Controller) CacheSizes() map[string]int { return c.cache.sizes() }
+
+// resyncJitter is Config.ResyncJitter, or [controller] resync_jitter when
+// it is 0; negative means none.
+func resyncJitter(cfg Config) time.Duration {
+	switch {
+	case cfg.ResyncJitter < 0:
+		return 0
+	case cfg.ResyncJitter > 0:
+		return cfg.ResyncJitter
+	}
+	return cfg.Config.Controller().ResyncJitter
+}

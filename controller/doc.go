@@ -29,7 +29,11 @@
 // 1 (both: events sent before the connection existed), when selective
 // topology subscribes a tenant, and every [df] db_sync_time (jittered).
 // Requests coalesce: a topic is queued at most once, so a burst of gaps
-// while its resync runs costs one more resync. Resyncs run one at a time
+// while its resync runs costs one more resync. With Config.ResyncJitter
+// the resyncs every subscriber of a publisher asks for at once (gaps, a
+// new or restarted publisher, first contact, df_resync markers) wait a
+// random delay in [0, jitter] first; Config.SyncLimit caps the resyncs
+// running at once across the controllers sharing it. Resyncs run one at a time
 // on the controller's goroutine; a failed one is retried with backoff.
 //
 // Events keep being applied while a resync lists. Every cache write has a

@@ -93,6 +93,9 @@ func (c *Controller) handleGap(g pubsub.Gap) {
 	c.st.gaps.Add(1)
 	c.m.gaps.WithLabelValues(string(g.Reason)).Inc()
 	c.log.Info("gap reported; resyncing", "gap", g.String())
+	if c.onGap != nil {
+		c.onGap(g)
+	}
 	c.request(c.gapTopic(g.Topic), "gap-"+string(g.Reason))
 }
 

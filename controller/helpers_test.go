@@ -62,6 +62,7 @@ func testConfig(t *testing.T, host string, set ...[3]string) *config.Config {
 		{config.GroupController, config.OptPublisherBindingAddress, "127.0.0.1"},
 		{config.GroupController, config.OptPublisherPort, freePort(t)},
 		{config.GroupController, config.OptAdminListen, "127.0.0.1:0"},
+		{config.GroupController, config.OptResyncJitter, "0"},
 		{config.GroupNeutron, config.OptPublisherBindingAddress, "127.0.0.1"},
 		{config.GroupNeutron, config.OptPublisherPort, freePort(t)},
 		{config.GroupNeutron, config.OptPubSubUseMultiproc, "false"},

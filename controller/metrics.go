@@ -166,3 +166,14 @@ func reasonLabel(r string) string {
 	}
 	return r
 }
+
+// registerAll registers the NbApi's pub/sub series (events per topic,
+// latency, drops, registration state) next to the controller's own.
+func registerAll(r prometheus.Registerer, cs []prometheus.Collector) error {
+	for _, col := range cs {
+		if err := r.Register(col); err != nil {
+			return fmt.Errorf("controller: register pub/sub metrics: %w", err)
+		}
+	}
+	return nil
+}

@@ -23,7 +23,8 @@ func (a *NbApi) Create(ctx context.Context, m model.Model, opts ...nb.PutOption)
 		return fmt.Errorf("nbapi: create %s/%s: encode: %w", m.Table(), m.Key(), err)
 	}
 	if _, err := a.db.Create(ctx, m.Table(), m.Key(), data, opts...); err != nil {
-		return fmt.Errorf("nbapi: create %s/%s: %w", m.Table(), m.Key(), err)
+		return fmt.Errorf("nbapi: create %s/%s: %w", m.Table(), m.Key(),
+			a.writeFailed(ctx, m.Table(), m.Key(), m.ObjTopic(), err))
 	}
 	return a.publish(ctx, m.Table(), m.Key(), model.ActionCreate, data, m.ObjTopic())
 }
@@ -65,7 +66,8 @@ func (a *NbApi) Update(ctx context.Context, m model.Model, opts ...nb.PutOption)
 			continue
 		}
 		if err != nil {
-			return false, fmt.Errorf("nbapi: update %s/%s: %w", m.Table(), m.Key(), err)
+			return false, fmt.Errorf("nbapi: update %s/%s: %w", m.Table(), m.Key(),
+				a.writeFailed(ctx, m.Table(), m.Key(), stored.ObjTopic(), err))
 		}
 		reflect.ValueOf(m).Elem().Set(reflect.ValueOf(merged).Elem())
 		return true, a.publish(ctx, m.Table(), m.Key(), model.ActionSet, data, stored.ObjTopic())
@@ -141,7 +143,7 @@ func (a *NbApi) Delete(ctx context.Context, m model.Model) error {
 		topic = stored.ObjTopic()
 	}
 	if err := a.db.Delete(ctx, m.Table(), m.Key(), kv.ModRevision); err != nil {
-		return fmt.Errorf("nbapi: delete %s/%s: %w", m.Table(), m.Key(), err)
+		return fmt.Errorf("nbapi: delete %s/%s: %w", m.Table(), m.Key(), a.writeFailed(ctx, m.Table(), m.Key(), topic, err))
 	}
 	return a.publish(ctx, m.Table(), m.Key(), model.ActionDelete, nil, topic)
 }

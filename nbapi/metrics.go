@@ -46,6 +46,7 @@ type fabricMetrics struct {
 	publishErrors       prometheus.Counter
 	gaps                *prometheus.CounterVec // reason
 	lost                prometheus.Counter
+	uncertain           prometheus.Counter
 	latency             prometheus.Histogram
 	registered          prometheus.GaugeFunc
 
@@ -77,6 +78,9 @@ func newFabricMetrics(role, driver string, registered func() bool) *fabricMetric
 		Help: "Gaps the subscriber reported, by reason.", ConstLabels: labels}, []string{"reason"})
 	m.lost = prometheus.NewCounter(prometheus.CounterOpts{Name: "df_gap_events_lost_total",
 		Help: "Events known lost by the reported gaps (when the gap knows how many).", ConstLabels: labels})
+	m.uncertain = prometheus.NewCounter(prometheus.CounterOpts{Name: "df_write_uncertain_total",
+		Help: "NB DB writes whose outcome was unknown (the NB DB went away during the call); each published " +
+			"a resync marker for its topic.", ConstLabels: labels})
 	m.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "df_event_latency_seconds",
 		Help:        "Publish-to-receive latency of delivered events (publisher clock to subscriber clock).",
 		ConstLabels: labels, Buckets: prometheus.ExponentialBuckets(50e-6, 2, 18)})
@@ -143,7 +147,7 @@ func (m *fabricMetrics) onGap(g pubsub.Gap) {
 }
 
 func (m *fabricMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.published, m.received, m.publishErrors, m.gaps, m.lost, m.latency, m.registered}
+	return []prometheus.Collector{m.published, m.received, m.publishErrors, m.gaps, m.lost, m.uncertain, m.latency, m.registered}
 }
 
 // countingPublisher counts what goes through the NbApi's publisher.

@@ -25,10 +25,6 @@ type APIConfig struct {
 	// Nb is the process's NB API (role neutron-server); required. The API
 	// does not close it.
 	Nb *nbapi.NbApi
-	// Selective is [df] enable_selective_topology_distribution: updates
-	// are published on the project's topic instead of "D" (creates and
-	// deletes go through Nb, which knows it already).
-	Selective bool
 	// Worker, when set, is sent in every response's X-DF-Worker header.
 	Worker string
 	// Logger; nil discards.
@@ -72,7 +68,7 @@ func NewAPI(cfg APIConfig) (*API, error) {
 		now = time.Now
 	}
 	a := &API{worker: cfg.Worker, log: log.With("component", "neutron-api"), stats: &APIStats{}}
-	a.store = &store{nb: cfg.Nb, db: cfg.Nb.DB(), selective: cfg.Selective, log: a.log, stats: a.stats, now: now}
+	a.store = &store{nb: cfg.Nb, db: cfg.Nb.DB(), log: a.log, stats: a.stats, now: now}
 	a.colls = map[string]collection{
 		"networks": &networks{s: a.store},
 		"subnets":  &subnets{s: a.store},

@@ -55,12 +55,11 @@ type ipamRow struct {
 // tables through its driver. Every successful publish and every
 // nbapi.ErrNotPublished is counted here.
 type store struct {
-	nb        *nbapi.NbApi
-	db        nb.Driver
-	selective bool
-	log       *slog.Logger
-	stats     *APIStats
-	now       func() time.Time
+	nb    *nbapi.NbApi
+	db    nb.Driver
+	log   *slog.Logger
+	stats *APIStats
+	now   func() time.Time
 }
 
 func extraKey(resource, id string) string { return resource + "/" + id }
@@ -187,37 +186,14 @@ func replace[T any, PT interface {
 			return obj, nil
 		}
 		obj.SetVersion(version + 1)
-		if data, err = json.Marshal(obj); err != nil {
-			return nil, fmt.Errorf("neutron: update %s/%s: encode: %w", table, id, err)
-		}
-		_, err = s.db.Update(ctx, table, id, data, kv.ModRevision)
+		// Replace writes with a compare-and-swap and publishes the set; a
+		// write of unknown outcome makes it send a resync marker.
+		err = s.nb.Replace(ctx, obj, kv.ModRevision)
 		if errors.Is(err, nb.ErrVersionConflict) {
 			continue
 		}
-		if err != nil {
-			return nil, fmt.Errorf("neutron: update %s/%s: %w", table, id, err)
-		}
-		return obj, s.written("update", obj, s.publishSet(ctx, obj, data))
+		return obj, s.written("update", obj, err)
 	}
 	return nil, fmt.Errorf("neutron: update %s/%s: gave up after %d concurrent modifications: %w",
 		table, id, maxReplaceRetries, nb.ErrVersionConflict)
-}
-
-// publishSet publishes a "set" of m as NbApi.Update does: on m's topic
-// with selective topology distribution, else on the default topic. The
-// error of a failed publish wraps nbapi.ErrNotPublished.
-func (s *store) publishSet(ctx context.Context, m model.Model, data []byte) error {
-	p := s.nb.Publisher()
-	if p == nil {
-		return nil
-	}
-	topic := m.ObjTopic()
-	if !s.selective || topic == "" {
-		topic = model.DefaultTopic
-	}
-	u := model.DbUpdate{Table: m.Table(), Key: m.Key(), Action: model.ActionSet, Value: data, Topic: topic}
-	if err := p.Publish(ctx, u); err != nil {
-		return fmt.Errorf("%w: set %s/%s: %w", nbapi.ErrNotPublished, m.Table(), m.Key(), err)
-	}
-	return nil
 }

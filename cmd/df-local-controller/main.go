@@ -35,6 +35,7 @@ func main() {
 }
 
 const usage = `Usage: df-local-controller [--config-file FILE]... [--admin-listen HOST:PORT] [--log-level LEVEL]
+                           [--history-file PATH]
 
 Runs the local controller of this host ([DEFAULT] host is its chassis id):
 
@@ -58,6 +59,11 @@ The admin endpoint ([controller] admin_listen, 127.0.0.1:9699) serves
 /healthz, /metrics, /status, /cache, and POST /port and /activeport for the
 fake port source and detector. Logs go to stderr; once ready one line
 "df-local-controller HOST: publisher URI, admin ADDR" goes to stdout.
+With --history-file, every delivered event and its outcome, every gap the
+subscriber reports and every finished resync is appended to PATH as one
+JSON line (kind "event", "gap", "resync"; "start" when the process starts),
+written before the controller goes on, so a SIGKILL loses at most the line
+being written (fault tests read it).
 SIGINT or SIGTERM stops it cleanly: its publisher row is revoked at once.
 The exit status is 1 on a configuration or start error, and when a part of
 the controller fails (subscriber, discovery, NB DB).
@@ -72,6 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Var(&files, "config-file", "configuration file to load (repeatable; later files override earlier ones)")
 	adminListen := fs.String("admin-listen", "", "host:port of the admin endpoint, overriding [controller] admin_listen (port 0: any free port)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	historyFile := fs.String("history-file", "", "append one JSON line per delivered event, gap and resync to this file (tests)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -95,7 +102,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if strings.TrimSpace(cfg.Host()) == "" {
 		return fmt.Errorf("[%s] %s is empty: set it to this host's name (the chassis id)", config.GroupDefault, config.OptHost)
 	}
-	c, err := controller.New(ctx, controller.Config{Config: cfg, Logger: log, AdminListen: *adminListen})
+	ccfg := controller.Config{Config: cfg, Logger: log, AdminListen: *adminListen}
+	if *historyFile != "" {
+		h, err := openHistory(*historyFile, cfg.Host(), func(err error) { log.Warn("history", "err", err) })
+		if err != nil {
+			return err
+		}
+		defer h.Close()
+		ccfg.OnEvent, ccfg.OnGap, ccfg.OnResync = h.onEvent, h.onGap, h.onResync
+	}
+	c, err := controller.New(ctx, ccfg)
 	if err != nil {
 		return err
 	}

@@ -66,7 +66,7 @@ func runWorker(ctx context.Context, cfg *config.Config, slot int, log *slog.Logg
 	}
 	defer nb.Close()
 	api, err := neutron.NewAPI(neutron.APIConfig{
-		Nb: nb, Selective: cfg.DF().EnableSelectiveTopologyDistribution,
+		Nb:     nb,
 		Worker: strconv.Itoa(os.Getpid()), Logger: log,
 	})
 	if err != nil {

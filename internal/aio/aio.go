@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dragonflow-go/dragonflow/nb"
@@ -26,7 +27,9 @@ type AIO struct {
 	opts   Options
 	out    io.Writer
 	log    *slog.Logger
+	srvMu  sync.Mutex // guards srv (StopDB, StartDB)
 	srv    *embedded.Server
+	dbCfg  embedded.Config // how srv was started, for StartDB
 	db     nb.Driver
 	layout *layout
 	broker *Process // nats-server or redis-server for those drivers
@@ -44,12 +47,13 @@ func Start(ctx context.Context, o Options, stdout io.Writer) (*AIO, error) {
 		return nil, fmt.Errorf("--data-dir: %w", err)
 	}
 	fmt.Fprintf(stdout, "df-aio: starting the embedded NB DB (etcd) in %s\n", o.DataDir)
-	srv, err := embedded.Start(ctx, embedded.Config{
+	a.dbCfg = embedded.Config{
 		DataDir:      filepath.Join(o.DataDir, "etcd"),
 		ClientSocket: filepath.Join(o.DataDir, "etcd.sock"),
 		ClientAddr:   o.DBAddr,
 		Logger:       a.log.With("component", "etcd"),
-	})
+	}
+	srv, err := embedded.Start(ctx, a.dbCfg)
 	if err != nil {
 		return nil, fmt.Errorf("embedded NB DB (--db-addr %s, --data-dir %s): %w", o.DBAddr, o.DataDir, err)
 	}
@@ -153,8 +157,8 @@ func (a *AIO) Wait(ctx context.Context) error {
 		case <-ctx.Done():
 			fmt.Fprintln(a.out, "df-aio: stopping")
 			return nil
-		case <-a.srv.Done():
-			return fmt.Errorf("embedded NB DB stopped: %w", a.srv.Err())
+		case <-a.server().Done():
+			return fmt.Errorf("embedded NB DB stopped: %w", a.server().Err())
 		case <-tick.C:
 		}
 		if a.layout == nil {
@@ -222,8 +226,8 @@ func (a *AIO) Close() error {
 	if a.db != nil {
 		errs = append(errs, a.db.Close())
 	}
-	if a.srv != nil {
-		errs = append(errs, a.srv.Close())
+	if srv := a.server(); srv != nil {
+		errs = append(errs, srv.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -158,9 +158,13 @@ publisher_binding_address = 127.0.0.1
 		if err != nil {
 			return nil, err
 		}
+		var extra []string
+		if o.ControllerArgs != nil {
+			extra = o.ControllerArgs(host)
+		}
 		if err := add(host, "local-controller", host, binLocalController, fmt.Sprintf(
 			"[DEFAULT]\nhost = %s\n[controller]\npublisher_port = %d\nadmin_listen = %s\n",
-			host, pubPort, adminAddr)); err != nil {
+			host, pubPort, adminAddr), extra...); err != nil {
 			return nil, err
 		}
 		l.children[len(l.children)-1].admin = adminAddr

@@ -34,6 +34,9 @@ type Options struct {
 	DBSyncTime       time.Duration // [df] db_sync_time; 0 keeps the default
 	ReadyTimeout     time.Duration
 	StatusInterval   time.Duration
+	// ControllerArgs, when set, returns extra command-line arguments for
+	// the local controller named name (compute-N), e.g. --history-file.
+	ControllerArgs func(name string) []string
 	// ExtraDF are extra lines for the [df] section of the common config.
 	ExtraDF string
 	Logger  *slog.Logger
