@@ -9,6 +9,7 @@ const (
 	OptPublisherServiceAdminListen = "publisher_service_admin_listen"
 	OptActivePortDetector          = "active_port_detector"
 	OptResyncJitter                = "resync_jitter"
+	OptStateFile                   = "state_file"
 )
 
 // Values of [controller] active_port_detector.
@@ -67,6 +68,12 @@ func controllerDaemonOpts() []Opt {
 			Help: "Longest random delay before a resync asked for by a gap, a new or restarted publisher " +
 				"or a resync marker, so that hundreds of controllers do not all resync at the same " +
 				"moment after a publisher restart (requests for a topic merge meanwhile). 0: at once.",
+		},
+		{
+			Name: OptStateFile, Kind: KindStr, Default: "",
+			Help: "File where the local controller keeps a snapshot of its cache and of the last event it " +
+				"applied from each publisher, so that after a restart it asks its publishers to replay what " +
+				"it missed instead of downloading everything again. Empty: no snapshot (full sync at start).",
 		},
 	}
 }

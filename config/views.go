@@ -97,6 +97,8 @@ type ControllerSettings struct {
 	ActivePortDetector string // ActivePortDetectorFake or ActivePortDetectorNone
 	// ResyncJitter is the longest random delay before a gap-driven resync.
 	ResyncJitter time.Duration
+	// StateFile is where the controller keeps its resume snapshot ("": none).
+	StateFile string
 }
 
 // Controller returns the [controller] daemon options.
@@ -108,5 +110,6 @@ func (c *Config) Controller() ControllerSettings {
 		PortSource:         c.str(GroupController, OptPortSource),
 		ActivePortDetector: c.str(GroupController, OptActivePortDetector),
 		ResyncJitter:       c.duration(GroupController, OptResyncJitter),
+		StateFile:          c.str(GroupController, OptStateFile),
 	}
 }
