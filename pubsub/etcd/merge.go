@@ -121,23 +121,23 @@ func (s *Subscriber) release(force bool) (blocked bool) {
 // offers it to the delivery queue. s.mu is held.
 func (s *Subscriber) emitLocked(tw *topicWatch, e entry) {
 	if e.gap != nil {
-		s.q.report(*e.gap)
+		s.q.Report(*e.gap)
 		return
 	}
 	u, meta, err := model.DecodeBody(e.value)
 	if err != nil {
-		s.q.report(pubsub.Gap{Reason: pubsub.GapMalformed, Topic: tw.topic, Err: err})
+		s.q.Report(pubsub.Gap{Reason: pubsub.GapMalformed, Topic: tw.topic, Err: err})
 		return
 	}
-	it := item{ev: pubsub.Event{Update: u, Meta: meta}, topic: tw.topic, watch: tw}
+	ev := event{ev: pubsub.Event{Update: u, Meta: meta}, topic: tw.topic, watch: tw}
 	if meta.PublisherID != "" {
-		r, ok := s.pubs[meta.PublisherID]
-		if !ok || e.rev <= r.fence {
+		r, ok := s.pubs.Get(meta.PublisherID)
+		if !ok || e.rev <= r.Fence {
 			return // not registered, or sent before it was registered
 		}
-		it.ev.Endpoint, it.gen = r.uri, r.gen
+		ev.ev.Endpoint, ev.gen = r.URI, r.Gen
 	}
-	s.q.offer(it)
+	s.q.Offer(ev, meta, tw.topic)
 }
 
 // progress is the progress goroutine: on each request of the merge

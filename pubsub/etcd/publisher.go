@@ -5,27 +5,25 @@ import (
 	"fmt"
 	"net/url"
 	"sync"
-	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/dragonflow-go/dragonflow/model"
 	nbetcd "github.com/dragonflow-go/dragonflow/nb/etcd"
 	"github.com/dragonflow-go/dragonflow/pubsub"
+	"github.com/dragonflow-go/dragonflow/pubsub/internal/gate"
 )
 
 // Publisher publishes by putting each event's body on its topic's key.
 type Publisher struct {
-	db      *nbetcd.Driver
-	cli     *clientv3.Client
-	info    pubsub.Info
-	mode    model.WireMode
-	seq     *pubsub.Sequencer
-	timeout time.Duration
+	db   *nbetcd.Driver
+	cli  *clientv3.Client
+	info pubsub.Info
+	mode model.WireMode
+	seq  *pubsub.Sequencer
 
-	sem    chan struct{} // capacity 1: orders stamping and putting; guards buf
-	buf    []byte
-	closed chan struct{} // closed by Close
+	gate *gate.Gate // orders stamping and putting, bounds both; guards buf
+	buf  []byte
 
 	closeOnce sync.Once
 	closeErr  error
@@ -47,14 +45,12 @@ func newPublisher(ctx context.Context, cfg pubsub.PublisherConfig) (*Publisher, 
 		return nil, fmt.Errorf("etcd: new publisher %s: %w", cfg.ID, err)
 	}
 	return &Publisher{
-		db:      db,
-		cli:     db.Client(),
-		info:    pubsub.Info{ID: cfg.ID, Epoch: cfg.Epoch, URI: ClusterURI(cfg.Hosts) + "/publisher/" + url.PathEscape(cfg.ID)},
-		mode:    cfg.WireMode,
-		seq:     pubsub.NewSequencer(cfg.ID, cfg.Epoch),
-		timeout: timeout,
-		sem:     make(chan struct{}, 1),
-		closed:  make(chan struct{}),
+		db:   db,
+		cli:  db.Client(),
+		info: pubsub.Info{ID: cfg.ID, Epoch: cfg.Epoch, URI: ClusterURI(cfg.Hosts) + "/publisher/" + url.PathEscape(cfg.ID)},
+		mode: cfg.WireMode,
+		seq:  pubsub.NewSequencer(cfg.ID, cfg.Epoch),
+		gate: gate.New("etcd", cfg.ID, timeout),
 	}, nil
 }
 
@@ -66,32 +62,14 @@ func newPublisher(ctx context.Context, cfg pubsub.PublisherConfig) (*Publisher, 
 // at its revision, even one that is disconnected now. A failed Publish
 // consumed its seq, so subscribers see the loss as a gap.
 func (p *Publisher) Publish(ctx context.Context, u model.DbUpdate) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("etcd: publish: %w", err)
+	bound, leave, err := p.gate.Enter(ctx)
+	if err != nil {
+		return err
 	}
-	select {
-	case <-p.closed:
-		return fmt.Errorf("etcd: publish as %s: %w", p.info.ID, pubsub.ErrClosed)
-	default:
-	}
-	bound, cancel := context.WithTimeoutCause(ctx, p.timeout, pubsub.ErrPublishTimeout)
-	defer cancel()
-	select {
-	case p.sem <- struct{}{}:
-	case <-bound.Done():
-		return p.boundErr(ctx, bound, "waiting for concurrent publishes", nil)
-	case <-p.closed:
-		return fmt.Errorf("etcd: publish as %s: %w", p.info.ID, pubsub.ErrClosed)
-	}
-	defer func() { <-p.sem }()
-	select {
-	case <-p.closed:
-		return fmt.Errorf("etcd: publish as %s: %w", p.info.ID, pubsub.ErrClosed)
-	default:
-	}
+	defer leave()
 	topic := u.TopicOrDefault()
 	p.buf = model.AppendBody(p.buf[:0], u, p.seq.Stamp(topic), p.mode)
-	_, err := p.cli.Put(bound, Key(topic), string(p.buf))
+	_, err = p.cli.Put(bound, Key(topic), string(p.buf))
 	if cap(p.buf) > 1<<20 {
 		p.buf = nil // do not keep a huge event's buffer
 	}
@@ -99,23 +77,11 @@ func (p *Publisher) Publish(ctx context.Context, u model.DbUpdate) error {
 	case err == nil:
 		return nil
 	case bound.Err() != nil:
-		return p.boundErr(ctx, bound, fmt.Sprintf("on %q", topic), err)
+		// ctx's own error when ctx ended, else ErrPublishTimeout; then
+		// etcd's.
+		return fmt.Errorf("etcd: publish as %s on %q: %w: %w", p.info.ID, topic, gate.Err(ctx, bound), err)
 	}
 	return fmt.Errorf("etcd: publish as %s on %q: %w", p.info.ID, topic, err)
-}
-
-// boundErr is the error of a Publish whose bound ended while it was
-// waiting (what): ctx's own error when ctx ended, else ErrPublishTimeout;
-// cause, when not nil, is the etcd error.
-func (p *Publisher) boundErr(ctx, bound context.Context, what string, cause error) error {
-	err := ctx.Err()
-	if err == nil {
-		err = context.Cause(bound)
-	}
-	if cause != nil {
-		return fmt.Errorf("etcd: publish as %s %s: %w: %w", p.info.ID, what, err, cause)
-	}
-	return fmt.Errorf("etcd: publish as %s %s: %w", p.info.ID, what, err)
 }
 
 // Info implements pubsub.Publisher. URI is ClusterURI of the hosts plus
@@ -128,8 +94,7 @@ func (p *Publisher) Info() pubsub.Info { return p.info }
 // etcd client. Idempotent; returns the first result every time.
 func (p *Publisher) Close() error {
 	p.closeOnce.Do(func() {
-		close(p.closed)
-		p.sem <- struct{}{} // wait for a running Publish
+		p.gate.Close() // waits for a running Publish
 		if err := p.db.Close(); err != nil {
 			p.closeErr = fmt.Errorf("etcd: close publisher %s: %w", p.info.ID, err)
 		}

@@ -13,6 +13,7 @@ import (
 
 	nbetcd "github.com/dragonflow-go/dragonflow/nb/etcd"
 	"github.com/dragonflow-go/dragonflow/pubsub"
+	"github.com/dragonflow-go/dragonflow/pubsub/internal/deliver"
 )
 
 // revisionTimeout bounds the read of etcd's current revision that
@@ -34,12 +35,10 @@ const revisionTimeout = 5 * time.Second
 // Registration methods may be called from any goroutine, including from
 // OnEvent and OnGap; Close must not be called from them.
 type Subscriber struct {
-	log     *slog.Logger
-	onEvent func(pubsub.Event)
-	onGap   func(pubsub.Gap)
-	db      *nbetcd.Driver
-	cli     *clientv3.Client
-	q       *queue
+	log *slog.Logger
+	db  *nbetcd.Driver
+	cli *clientv3.Client
+	q   *deliver.Queue[event]
 
 	// life is canceled by Close: every watch, read and goroutine ends.
 	life   context.Context
@@ -52,13 +51,10 @@ type Subscriber struct {
 
 	mu      sync.Mutex
 	topics  map[string]*topicWatch
-	pubs    map[string]pubReg
-	pubGen  uint64
+	pubs    *deliver.Publishers[int64] // the fence: see RegisterPublisher
 	closing bool
 
-	tracker *pubsub.Tracker // delivery goroutine only
-	lastGen map[string]uint64
-	lastTW  map[string]*topicWatch
+	sink *deliver.Sink // delivery goroutine only
 
 	closeOnce sync.Once
 	closeErr  error
@@ -66,29 +62,24 @@ type Subscriber struct {
 	wg        sync.WaitGroup
 }
 
-// pubReg is one registered publisher: the URI it was registered with
-// (Event.Endpoint), a generation that changes when it is registered anew
-// (the Tracker then forgets what it knew), and the fence: the etcd
-// revision at registration; only its events at later revisions are
-// delivered.
-type pubReg struct {
-	uri   string
+// event is one event of the delivery queue (deliver.Queue, filled by the
+// merge goroutine, never blocking it; besides events it carries the gaps of
+// compacted topic histories and undecodable values, and overflow reports):
+// the topic watch it came from and the registration of its publisher, by
+// which the delivery goroutine tells a topic or publisher registered anew.
+type event struct {
+	ev    pubsub.Event
+	topic string
+	watch *topicWatch
 	gen   uint64
-	fence int64
 }
 
 var _ pubsub.Subscriber = (*Subscriber)(nil)
 
 func newSubscriber(ctx context.Context, cfg pubsub.SubscriberConfig) (*Subscriber, error) {
-	if cfg.OnEvent == nil {
-		return nil, fmt.Errorf("etcd: new subscriber: OnEvent is required")
-	}
-	size := cfg.QueueSize
-	switch {
-	case size == 0:
-		size = pubsub.DefaultQueueSize
-	case size < 0:
-		return nil, fmt.Errorf("etcd: new subscriber: negative QueueSize %d", size)
+	size, err := deliver.QueueSize("etcd", cfg)
+	if err != nil {
+		return nil, err
 	}
 	log := logger(cfg.Logger).With("driver", "etcd")
 	db, err := dial(ctx, cfg.Hosts, log)
@@ -97,23 +88,19 @@ func newSubscriber(ctx context.Context, cfg pubsub.SubscriberConfig) (*Subscribe
 	}
 	life, cancel := context.WithCancel(context.Background())
 	s := &Subscriber{
-		log:     log,
-		onEvent: cfg.OnEvent,
-		onGap:   cfg.OnGap,
-		db:      db,
-		cli:     db.Client(),
-		q:       newQueue(size),
-		life:    life,
-		cancel:  cancel,
-		in:      make(chan watchMsg, 64),
-		kick:    make(chan struct{}, 1),
-		askc:    make(chan struct{}, 1),
-		topics:  map[string]*topicWatch{},
-		pubs:    map[string]pubReg{},
-		tracker: pubsub.NewTracker(),
-		lastGen: map[string]uint64{},
-		lastTW:  map[string]*topicWatch{},
-		done:    make(chan struct{}),
+		log:    log,
+		db:     db,
+		cli:    db.Client(),
+		q:      deliver.NewQueue[event](size),
+		life:   life,
+		cancel: cancel,
+		in:     make(chan watchMsg, 64),
+		kick:   make(chan struct{}, 1),
+		askc:   make(chan struct{}, 1),
+		topics: map[string]*topicWatch{},
+		pubs:   deliver.NewPublishers[int64]("etcd"),
+		sink:   deliver.NewSink("etcd", log, cfg.OnEvent, cfg.OnGap),
+		done:   make(chan struct{}),
 	}
 	s.wg.Add(3)
 	go s.merge()
@@ -240,8 +227,8 @@ func (s *Subscriber) Topics() []string {
 // read, the fence is the highest revision the subscriber has seen (a
 // warning is logged): an event in flight then may still arrive.
 func (s *Subscriber) RegisterPublisher(ep pubsub.Endpoint) error {
-	if ep.PublisherID == "" {
-		return fmt.Errorf("etcd: register publisher: empty PublisherID (URI %q)", ep.URI)
+	if err := deliver.CheckEndpoint("etcd", ep); err != nil {
+		return err
 	}
 	if s.updateURI(ep) {
 		return nil
@@ -260,13 +247,9 @@ func (s *Subscriber) RegisterPublisher(ep pubsub.Endpoint) error {
 	if s.closing {
 		return fmt.Errorf("etcd: register publisher %s: %w", ep.PublisherID, pubsub.ErrClosed)
 	}
-	if r, known := s.pubs[ep.PublisherID]; known { // registered meanwhile
-		r.uri = ep.URI
-		s.pubs[ep.PublisherID] = r
-		return nil
+	if !s.pubs.SetURI(ep.PublisherID, ep.URI) { // unless registered meanwhile
+		s.pubs.Add(ep.PublisherID, ep.URI, fence)
 	}
-	s.pubGen++
-	s.pubs[ep.PublisherID] = pubReg{uri: ep.URI, gen: s.pubGen, fence: fence}
 	return nil
 }
 
@@ -276,12 +259,7 @@ func (s *Subscriber) RegisterPublisher(ep pubsub.Endpoint) error {
 func (s *Subscriber) updateURI(ep pubsub.Endpoint) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, known := s.pubs[ep.PublisherID]
-	if known && !s.closing {
-		r.uri = ep.URI
-		s.pubs[ep.PublisherID] = r
-	}
-	return known && !s.closing
+	return !s.closing && s.pubs.SetURI(ep.PublisherID, ep.URI)
 }
 
 // UnregisterPublisher implements pubsub.Subscriber: none of the
@@ -290,16 +268,12 @@ func (s *Subscriber) updateURI(ep pubsub.Endpoint) bool {
 func (s *Subscriber) UnregisterPublisher(publisherID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, known := s.pubs[publisherID]; !known {
-		return fmt.Errorf("etcd: unregister publisher %q: %w", publisherID, pubsub.ErrUnknownPublisher)
-	}
-	delete(s.pubs, publisherID)
-	return nil
+	return s.pubs.Remove(publisherID)
 }
 
 // Dropped returns how many events the delivery queue had no room for (each
 // reported in a GapOverflow).
-func (s *Subscriber) Dropped() uint64 { return s.q.dropped.Load() }
+func (s *Subscriber) Dropped() uint64 { return s.q.Dropped() }
 
 // Done implements pubsub.Subscriber: closed when Close has finished. The
 // subscriber never stops on its own: watches resume after any error.
@@ -336,69 +310,28 @@ func (s *Subscriber) signal(c chan struct{}) {
 // deliver is the delivery goroutine.
 func (s *Subscriber) deliver() {
 	defer s.wg.Done()
-	for {
-		it, ok := s.q.next(s.life.Done())
-		switch {
-		case !ok:
-			return
-		case it.gap != nil:
-			if it.gap.Topic != "" {
-				// The gap covers every publisher on the topic: the next
-				// event of each starts a new baseline instead of
-				// reporting the same loss again as GapSeq.
-				topic := it.gap.Topic
-				s.tracker.ForgetTopics(func(t string) bool { return t == topic })
-			}
-			s.gap(*it.gap)
-		case it.overflow != nil:
-			s.reportOverflow(*it.overflow)
-		default:
-			s.event(it)
-		}
-	}
+	s.q.Run(s.life.Done(), deliver.Handler[event]{Event: s.deliverEvent, Overflow: s.sink.Overflow, Gap: s.topicGap})
 }
 
-// event runs one event through the Tracker and OnEvent.
-func (s *Subscriber) event(it item) {
-	if last := s.lastTW[it.topic]; last != it.watch {
-		if last != nil { // the topic was registered anew
-			s.tracker.ForgetTopics(func(t string) bool { return t == it.topic })
-		}
-		s.lastTW[it.topic] = it.watch
+// topicGap reports a queued gap. A gap of a topic (compacted history, an
+// undecodable value) covers every publisher on the topic: the next event
+// of each starts a new baseline instead of reporting the same loss again
+// as GapSeq. (Redis and nats report GapMalformed without that reset: there
+// it is one lost message, here the value of a key whose history moves on.)
+func (s *Subscriber) topicGap(g pubsub.Gap) {
+	if g.Topic != "" {
+		s.sink.Tracker.ForgetTopics(func(t string) bool { return t == g.Topic })
 	}
-	if id := it.ev.Meta.PublisherID; id != "" {
-		if g, ok := s.lastGen[id]; ok && g != it.gen {
-			s.tracker.Forget(id) // the publisher was registered anew
-		}
-		s.lastGen[id] = it.gen
-	}
-	gap, isGap, ok := s.tracker.Observe(it.ev.Meta, it.topic)
-	if isGap {
-		s.gap(gap)
-	}
-	if ok {
-		s.onEvent(it.ev)
-	}
+	s.sink.Gap(g)
 }
 
-// reportOverflow reports dropped events as GapOverflow. When the Tracker
-// follows the topic in that epoch, it also advances the Tracker past the
-// dropped seqs (through ObserveHeartbeat), so the next event does not
-// report the same loss again as GapSeq.
-func (s *Subscriber) reportOverflow(o overflow) {
-	g, tracked := s.tracker.ObserveHeartbeat(o.pub, o.epoch, o.topic, o.last)
-	if tracked {
-		g.Reason = pubsub.GapOverflow
-	} else {
-		g = pubsub.Gap{Reason: pubsub.GapOverflow, PublisherID: o.pub, Topic: o.topic, Lost: o.count}
+// deliverEvent runs one event through the Tracker and OnEvent; a topic or a
+// publisher registered anew since its last event starts from a new
+// baseline.
+func (s *Subscriber) deliverEvent(e event) {
+	s.sink.TopicReg(e.topic, e.watch)
+	if id := e.ev.Meta.PublisherID; id != "" {
+		s.sink.PublisherGen(id, e.gen)
 	}
-	s.gap(g)
-}
-
-func (s *Subscriber) gap(g pubsub.Gap) {
-	if s.onGap == nil {
-		s.log.Warn("etcd: subscriber lost events", "gap", g.String())
-		return
-	}
-	s.onGap(g)
+	s.sink.Observe(e.ev, e.topic)
 }

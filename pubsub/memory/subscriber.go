@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/dragonflow-go/dragonflow/pubsub"
+	"github.com/dragonflow-go/dragonflow/pubsub/internal/deliver"
 )
 
 // Subscriber is a memory subscriber. Registered topics match by prefix, as
@@ -20,12 +21,10 @@ import (
 // OnEvent and OnGap; Close must not be called from them (it waits for the
 // delivery goroutine).
 type Subscriber struct {
-	hub     *Hub
-	log     *slog.Logger
-	onEvent func(pubsub.Event)
-	onGap   func(pubsub.Gap)
-	q       queue
-	tracker *pubsub.Tracker // delivery goroutine only
+	hub  *Hub
+	log  *slog.Logger
+	q    *queue
+	sink *deliver.Sink // delivery goroutine only
 
 	mu     sync.Mutex        // guards eps and closed; taken before the hub's lock
 	eps    map[string]string // publisher id → URI
@@ -43,15 +42,9 @@ func newSubscriber(ctx context.Context, hub *Hub, cfg pubsub.SubscriberConfig) (
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memory: new subscriber: %w", err)
 	}
-	if cfg.OnEvent == nil {
-		return nil, fmt.Errorf("memory: new subscriber: OnEvent is required")
-	}
-	size := cfg.QueueSize
-	switch {
-	case size == 0:
-		size = pubsub.DefaultQueueSize
-	case size < 0:
-		return nil, fmt.Errorf("memory: new subscriber: negative QueueSize %d", size)
+	size, err := deliver.QueueSize("memory", cfg)
+	if err != nil {
+		return nil, err
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -60,10 +53,8 @@ func newSubscriber(ctx context.Context, hub *Hub, cfg pubsub.SubscriberConfig) (
 	s := &Subscriber{
 		hub:     hub,
 		log:     log,
-		onEvent: cfg.OnEvent,
-		onGap:   cfg.OnGap,
 		q:       newQueue(size),
-		tracker: pubsub.NewTracker(),
+		sink:    deliver.NewSink("memory", log, cfg.OnEvent, cfg.OnGap),
 		eps:     map[string]string{},
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
@@ -95,7 +86,7 @@ func (s *Subscriber) UnregisterTopic(topic string) error {
 		return fmt.Errorf("memory: unregister topic %q: %w", topic, pubsub.ErrClosed)
 	}
 	s.q.removeTopic(topic, func(remaining []string) {
-		s.tracker.ForgetTopics(func(t string) bool {
+		s.sink.Tracker.ForgetTopics(func(t string) bool {
 			return strings.HasPrefix(t, topic) && !matchAny(remaining, t)
 		})
 	})
@@ -111,10 +102,10 @@ func (s *Subscriber) Topics() []string { return s.q.topicList() }
 // same id again with the same URI is a no-op; with another URI it moves the
 // registration, so the publisher never delivers twice.
 func (s *Subscriber) RegisterPublisher(ep pubsub.Endpoint) error {
-	switch {
-	case ep.PublisherID == "":
-		return fmt.Errorf("memory: register publisher: empty PublisherID (URI %q)", ep.URI)
-	case !strings.HasPrefix(ep.URI, Scheme):
+	if err := deliver.CheckEndpoint("memory", ep); err != nil {
+		return err
+	}
+	if !strings.HasPrefix(ep.URI, Scheme) {
 		return fmt.Errorf("memory: register publisher %s: URI %q is not %s", ep.PublisherID, ep.URI, Scheme)
 	}
 	s.mu.Lock()
@@ -147,12 +138,12 @@ func (s *Subscriber) UnregisterPublisher(publisherID string) error {
 	}
 	delete(s.eps, publisherID)
 	s.hub.unregister(s, uri)
-	s.q.forgetPublisher(publisherID, func() { s.tracker.Forget(publisherID) })
+	s.q.forgetPublisher(publisherID, func() { s.sink.Tracker.Forget(publisherID) })
 	return nil
 }
 
 // Dropped returns how many events the queue has dropped on overflow.
-func (s *Subscriber) Dropped() uint64 { return s.q.dropped.Load() }
+func (s *Subscriber) Dropped() uint64 { return s.q.Dropped() }
 
 // Done implements pubsub.Subscriber; closed when Close has finished.
 func (s *Subscriber) Done() <-chan struct{} { return s.done }
@@ -172,7 +163,7 @@ func (s *Subscriber) Close() error {
 		}
 		clear(s.eps)
 		s.mu.Unlock()
-		s.q.stop()
+		s.q.Stop()
 		close(s.closing)
 		s.wg.Wait()
 		close(s.done)

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"strconv"
 	"sync"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/dragonflow-go/dragonflow/model"
 	"github.com/dragonflow-go/dragonflow/pubsub"
+	"github.com/dragonflow-go/dragonflow/pubsub/internal/gate"
 )
 
 // Publisher publishes on one NATS connection. Publish stamps the event
@@ -28,9 +28,8 @@ type Publisher struct {
 	seq     *pubsub.Sequencer
 	timeout time.Duration
 
-	sem    chan struct{} // capacity 1: orders stamping and sending; guards buf
-	buf    []byte
-	closed chan struct{} // closed by Close
+	gate *gate.Gate // orders stamping and sending, bounds both; guards buf
+	buf  []byte
 
 	closeOnce sync.Once
 	connDone  chan struct{} // closed by the connection's closed handler
@@ -51,8 +50,7 @@ func newPublisher(ctx context.Context, d *Driver, cfg pubsub.PublisherConfig) (*
 		mode:     cfg.WireMode,
 		seq:      pubsub.NewSequencer(cfg.ID, cfg.Epoch),
 		timeout:  timeout,
-		sem:      make(chan struct{}, 1),
-		closed:   make(chan struct{}),
+		gate:     gate.New("nats", cfg.ID, timeout),
 		connDone: make(chan struct{}),
 	}
 	nc, err := d.connect(ctx, cfg.Hosts, "df-pub-"+cfg.ID,
@@ -93,33 +91,15 @@ func newPublisher(ctx context.Context, d *Driver, cfg pubsub.PublisherConfig) (*
 // once. A failed Publish consumed its seq, so subscribers see the loss as
 // a gap.
 func (p *Publisher) Publish(ctx context.Context, u model.DbUpdate) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("nats: publish: %w", err)
+	bound, leave, err := p.gate.Enter(ctx)
+	if err != nil {
+		return err
 	}
-	select {
-	case <-p.closed:
-		return fmt.Errorf("nats: publish as %s: %w", p.info.ID, pubsub.ErrClosed)
-	default:
-	}
-	bound, cancel := context.WithTimeoutCause(ctx, p.timeout, pubsub.ErrPublishTimeout)
-	defer cancel()
-	select {
-	case p.sem <- struct{}{}:
-	case <-bound.Done():
-		return p.boundErr(ctx, bound, "waiting for concurrent publishes")
-	case <-p.closed:
-		return fmt.Errorf("nats: publish as %s: %w", p.info.ID, pubsub.ErrClosed)
-	}
-	defer func() { <-p.sem }()
-	select {
-	case <-p.closed:
-		return fmt.Errorf("nats: publish as %s: %w", p.info.ID, pubsub.ErrClosed)
-	default:
-	}
+	defer leave()
 	topic := u.TopicOrDefault()
 	meta := p.seq.Stamp(topic)
 	p.buf = model.AppendBody(p.buf[:0], u, meta, p.mode)
-	err := p.nc.Publish(Subject(topic), p.buf)
+	err = p.nc.Publish(Subject(topic), p.buf)
 	if cap(p.buf) > 1<<20 {
 		p.buf = nil // do not keep a huge event's buffer
 	}
@@ -132,7 +112,8 @@ func (p *Publisher) Publish(ctx context.Context, u model.DbUpdate) error {
 	var ne net.Error
 	switch {
 	case bound.Err() != nil:
-		return p.boundErr(ctx, bound, "on "+strconv.Quote(topic))
+		// ctx's own error when ctx ended, else ErrPublishTimeout.
+		return fmt.Errorf("nats: publish as %s on %q: %w", p.info.ID, topic, gate.Err(ctx, bound))
 	case errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
 		return fmt.Errorf("nats: publish as %s on %q: %w: %w", p.info.ID, topic, pubsub.ErrPublishTimeout, err)
 	case errors.Is(err, natsgo.ErrConnectionClosed) && p.nc.IsClosed():
@@ -142,15 +123,6 @@ func (p *Publisher) Publish(ctx context.Context, u model.DbUpdate) error {
 		return fmt.Errorf("nats: publish as %s on %q: connection lost before the broker confirmed: %w", p.info.ID, topic, err)
 	}
 	return fmt.Errorf("nats: publish as %s on %q: %w", p.info.ID, topic, err)
-}
-
-// boundErr is the error of a Publish whose bound ended while it was
-// waiting (what): ctx's own error when ctx ended, else ErrPublishTimeout.
-func (p *Publisher) boundErr(ctx, bound context.Context, what string) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("nats: publish as %s %s: %w", p.info.ID, what, err)
-	}
-	return fmt.Errorf("nats: publish as %s %s: %w", p.info.ID, what, context.Cause(bound))
 }
 
 // Info implements pubsub.Publisher. URI is the redacted URL of the NATS
@@ -164,14 +136,12 @@ func (p *Publisher) Info() pubsub.Info { return p.info }
 // Idempotent.
 func (p *Publisher) Close() error {
 	p.closeOnce.Do(func() {
-		close(p.closed)
-		p.sem <- struct{}{} // wait for a running Publish
+		p.gate.Close() // waits for a running Publish
 		if p.nc.IsConnected() {
 			_ = p.nc.FlushTimeout(p.timeout)
 		}
 		p.nc.Close()
 		waitClosed(p.connDone)
-		<-p.sem
 	})
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dragonflow-go/dragonflow/model"
 	"github.com/dragonflow-go/dragonflow/pubsub"
+	"github.com/dragonflow-go/dragonflow/pubsub/internal/deliver"
 )
 
 // Subscriber receives events on one NATS connection. Every registered topic
@@ -28,13 +29,18 @@ import (
 //
 // Registration methods may be called from any goroutine, including from
 // OnEvent and OnGap; Close must not be called from them.
+//
+// Unlike the memory, redis and etcd subscribers it has no
+// pubsub/internal/deliver.Queue: the bounded queue is the client's channel,
+// filled by the client's read loop, which drops the messages it has no
+// room for, unread, and counts them per subscription; so its GapOverflow is
+// per topic, without a publisher (see README.md). It shares the Sink (Tracker, callbacks) and
+// the Publishers table with etcd, with its own fence.
 type Subscriber struct {
-	log     *slog.Logger
-	onEvent func(pubsub.Event)
-	onGap   func(pubsub.Gap)
-	nc      *natsgo.Conn
-	msgs    chan *natsgo.Msg
-	wake    chan struct{} // capacity 1: a connection event to look at
+	log  *slog.Logger
+	nc   *natsgo.Conn
+	msgs chan *natsgo.Msg
+	wake chan struct{} // capacity 1: a connection event to look at
 	// fence is the subscription of the subscriber's own fence subject (an
 	// inbox), delivering into msgs too; see RegisterPublisher.
 	fence      *natsgo.Subscription
@@ -43,16 +49,13 @@ type Subscriber struct {
 
 	mu      sync.Mutex
 	topics  map[string]*natsgo.Subscription
-	pubs    map[string]pubReg
-	pubGen  uint64
+	pubs    *deliver.Publishers[fence]
 	fenceN  uint64 // last fence published
 	closing bool
 	err     error // set when the delivery goroutine stops on a fatal error
 
 	// Owned by the delivery goroutine.
-	tracker    *pubsub.Tracker
-	lastSub    map[string]*natsgo.Subscription // topic → subscription of its last delivered message
-	lastGen    map[string]uint64               // publisher → registration its tracker state is from
+	sink       *deliver.Sink
 	seenDrops  map[*natsgo.Subscription]int
 	reconnects uint64
 
@@ -66,41 +69,29 @@ type Subscriber struct {
 	wg        sync.WaitGroup
 }
 
-// pubReg is one registered publisher: the URI it was registered with
-// (Event.Endpoint), a generation that changes when it is registered anew,
-// so the Tracker forgets what it knew before, and the fence that activates
-// it (see RegisterPublisher).
-type pubReg struct {
-	uri    string
-	gen    uint64
-	fence  uint64
+// fence is the fence of a registered publisher (see RegisterPublisher):
+// its events are delivered once it is active, i.e. once the fence message
+// numbered n (or a later one) came back, or may have been lost.
+type fence struct {
+	n      uint64
 	active bool
 }
 
 var _ pubsub.Subscriber = (*Subscriber)(nil)
 
 func newSubscriber(ctx context.Context, d *Driver, cfg pubsub.SubscriberConfig) (*Subscriber, error) {
-	if cfg.OnEvent == nil {
-		return nil, fmt.Errorf("nats: new subscriber: OnEvent is required")
+	size, err := deliver.QueueSize("nats", cfg)
+	if err != nil {
+		return nil, err
 	}
-	size := cfg.QueueSize
-	switch {
-	case size == 0:
-		size = pubsub.DefaultQueueSize
-	case size < 0:
-		return nil, fmt.Errorf("nats: new subscriber: negative QueueSize %d", size)
-	}
+	log := logger(cfg.Logger).With("driver", "nats")
 	s := &Subscriber{
-		log:       logger(cfg.Logger).With("driver", "nats"),
-		onEvent:   cfg.OnEvent,
-		onGap:     cfg.OnGap,
+		log:       log,
 		msgs:      make(chan *natsgo.Msg, size),
 		wake:      make(chan struct{}, 1),
 		topics:    map[string]*natsgo.Subscription{},
-		pubs:      map[string]pubReg{},
-		tracker:   pubsub.NewTracker(),
-		lastSub:   map[string]*natsgo.Subscription{},
-		lastGen:   map[string]uint64{},
+		pubs:      deliver.NewPublishers[fence]("nats"),
+		sink:      deliver.NewSink("nats", log, cfg.OnEvent, cfg.OnGap),
 		seenDrops: map[*natsgo.Subscription]int{},
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
@@ -235,26 +226,21 @@ func (s *Subscriber) Topics() []string {
 // RegisterPublisher has returned is. A fence lost to an overflow or a
 // reconnect (each reported as a gap) activates every pending registration.
 func (s *Subscriber) RegisterPublisher(ep pubsub.Endpoint) error {
-	if ep.PublisherID == "" {
-		return fmt.Errorf("nats: register publisher: empty PublisherID (URI %q)", ep.URI)
+	if err := deliver.CheckEndpoint("nats", ep); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
 		return fmt.Errorf("nats: register publisher %s: %w", ep.PublisherID, pubsub.ErrClosed)
 	}
-	r, known := s.pubs[ep.PublisherID]
-	r.uri = ep.URI
-	if known {
-		s.pubs[ep.PublisherID] = r
+	if s.pubs.SetURI(ep.PublisherID, ep.URI) {
 		s.mu.Unlock()
 		return nil
 	}
-	s.pubGen++
 	s.fenceN++
-	r.gen, r.fence = s.pubGen, s.fenceN
-	s.pubs[ep.PublisherID] = r
-	err := s.nc.Publish(s.fenceSubj, strconv.AppendUint(nil, r.fence, 10))
+	s.pubs.Add(ep.PublisherID, ep.URI, fence{n: s.fenceN})
+	err := s.nc.Publish(s.fenceSubj, strconv.AppendUint(nil, s.fenceN, 10))
 	s.mu.Unlock()
 	if err != nil {
 		s.activateFences(^uint64(0))
@@ -270,12 +256,11 @@ func (s *Subscriber) RegisterPublisher(ep pubsub.Endpoint) error {
 func (s *Subscriber) activateFences(n uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for id, r := range s.pubs {
-		if !r.active && r.fence <= n {
-			r.active = true
-			s.pubs[id] = r
+	s.pubs.UpdateFences(func(f *fence) {
+		if f.n <= n {
+			f.active = true
 		}
-	}
+	})
 }
 
 // checkFenceDrops activates every pending registration when a fence may
@@ -292,11 +277,7 @@ func (s *Subscriber) checkFenceDrops() {
 func (s *Subscriber) UnregisterPublisher(publisherID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, known := s.pubs[publisherID]; !known {
-		return fmt.Errorf("nats: unregister publisher %q: %w", publisherID, pubsub.ErrUnknownPublisher)
-	}
-	delete(s.pubs, publisherID)
-	return nil
+	return s.pubs.Remove(publisherID)
 }
 
 // Dropped returns how many messages the subscriber's queue had no room
@@ -366,7 +347,7 @@ func (s *Subscriber) run() {
 				s.mu.Unlock()
 				if !closing {
 					s.log.Error("nats: subscriber connection closed", "err", err)
-					s.gap(pubsub.Gap{Reason: pubsub.GapReconnect, Err: err})
+					s.sink.Gap(pubsub.Gap{Reason: pubsub.GapReconnect, Err: err})
 					close(s.done) // Close sees it closed and does not close it again
 					return
 				}
@@ -390,7 +371,7 @@ func (s *Subscriber) deliver(m *natsgo.Msg) {
 	}
 	topic, err := topicOf(m.Subject)
 	if err != nil {
-		s.gap(pubsub.Gap{Reason: pubsub.GapMalformed, Err: err})
+		s.sink.Gap(pubsub.Gap{Reason: pubsub.GapMalformed, Err: err})
 		return
 	}
 	s.checkDrops(topic, m.Sub)
@@ -400,39 +381,24 @@ func (s *Subscriber) deliver(m *natsgo.Msg) {
 	if !current {
 		return // queued before UnregisterTopic
 	}
-	if s.lastSub[topic] != m.Sub {
-		// The topic was registered anew: start from a new baseline.
-		if s.lastSub[topic] != nil {
-			s.tracker.ForgetTopics(func(t string) bool { return t == topic })
-		}
-		s.lastSub[topic] = m.Sub
-	}
+	s.sink.TopicReg(topic, m.Sub) // registered anew: start from a new baseline
 	u, meta, err := model.DecodeBody(m.Data)
 	if err != nil {
-		s.gap(pubsub.Gap{Reason: pubsub.GapMalformed, Topic: topic, Err: err})
+		s.sink.Gap(pubsub.Gap{Reason: pubsub.GapMalformed, Topic: topic, Err: err})
 		return
 	}
 	var endpoint string
 	if meta.PublisherID != "" {
 		s.mu.Lock()
-		r, registered := s.pubs[meta.PublisherID]
+		r, registered := s.pubs.Get(meta.PublisherID)
 		s.mu.Unlock()
-		if !registered || !r.active {
+		if !registered || !r.Fence.active {
 			return
 		}
-		if g, ok := s.lastGen[meta.PublisherID]; ok && g != r.gen {
-			s.tracker.Forget(meta.PublisherID)
-		}
-		s.lastGen[meta.PublisherID] = r.gen
-		endpoint = r.uri
+		s.sink.PublisherGen(meta.PublisherID, r.Gen)
+		endpoint = r.URI
 	}
-	gap, isGap, ok := s.tracker.Observe(meta, topic)
-	if isGap {
-		s.gap(gap)
-	}
-	if ok {
-		s.onEvent(pubsub.Event{Update: u, Meta: meta, Endpoint: endpoint})
-	}
+	s.sink.Observe(pubsub.Event{Update: u, Meta: meta, Endpoint: endpoint}, topic)
 }
 
 // checkReconnect reports a reconnect of the connection since the last
@@ -448,7 +414,7 @@ func (s *Subscriber) checkReconnect() {
 	if p := s.lastDisc.Load(); p != nil {
 		err = fmt.Errorf("nats: reconnected to the broker after: %w", *p)
 	}
-	s.gap(pubsub.Gap{Reason: pubsub.GapReconnect, Err: err})
+	s.sink.Gap(pubsub.Gap{Reason: pubsub.GapReconnect, Err: err})
 }
 
 // checkDrops reports the messages sub dropped since the last check.
@@ -462,7 +428,7 @@ func (s *Subscriber) checkDrops(topic string, sub *natsgo.Subscription) {
 		s.seenDrops[sub] = n
 		lost := uint64(n - seen)
 		s.dropped.Add(lost)
-		s.gap(pubsub.Gap{Reason: pubsub.GapOverflow, Topic: topic, Lost: lost, Err: natsgo.ErrSlowConsumer})
+		s.sink.Gap(pubsub.Gap{Reason: pubsub.GapOverflow, Topic: topic, Lost: lost, Err: natsgo.ErrSlowConsumer})
 	}
 }
 
@@ -486,12 +452,4 @@ func (s *Subscriber) checkAllDrops() {
 			delete(s.seenDrops, sub)
 		}
 	}
-}
-
-func (s *Subscriber) gap(g pubsub.Gap) {
-	if s.onGap == nil {
-		s.log.Warn("nats: subscriber lost events", "gap", g.String())
-		return
-	}
-	s.onGap(g)
 }

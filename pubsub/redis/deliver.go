@@ -1,26 +1,29 @@
 package redis
 
-import "github.com/dragonflow-go/dragonflow/pubsub"
+import (
+	"github.com/dragonflow-go/dragonflow/pubsub"
+	"github.com/dragonflow-go/dragonflow/pubsub/internal/deliver"
+)
+
+// event is one entry of the delivery queue (deliver.Queue, filled by the
+// receive goroutine, never blocking it): a decoded event and the channel it
+// arrived on. Besides events the queue carries GapReconnect and
+// GapMalformed reports, overflow reports and the Tracker resets of
+// registration changes, all in arrival order.
+type event struct {
+	ev    pubsub.Event
+	topic string
+}
 
 // deliver is the delivery goroutine: the only caller of the Tracker,
 // OnEvent and OnGap. It ends when Close closes s.closing.
 func (s *Subscriber) deliver() {
 	defer s.wg.Done()
-	for {
-		it, ok := s.q.next(s.closing)
-		switch {
-		case !ok:
-			return
-		case it.ctrl != nil:
-			it.ctrl()
-		case it.over != nil:
-			s.reportOverflow(*it.over)
-		case it.gap != nil:
-			s.gap(*it.gap)
-		default:
-			s.deliverEvent(it.ev, it.topic)
-		}
-	}
+	s.q.Run(s.closing, deliver.Handler[event]{
+		Event:    s.deliverEvent,
+		Overflow: s.sink.Overflow,
+		Gap:      s.sink.Gap,
+	})
 }
 
 // deliverEvent checks the publisher is still registered (an event queued
@@ -28,43 +31,19 @@ func (s *Subscriber) deliver() {
 // Tracker on the event's channel, and calls OnEvent. Events without a
 // publisher id (a Dragonflow v1 peer, a strict-mode publisher) are
 // delivered untracked.
-func (s *Subscriber) deliverEvent(ev *pubsub.Event, topic string) {
-	if id := ev.Meta.PublisherID; id != "" {
+//
+// Unlike etcd and nats, redis keeps its registrations in a copy-on-write
+// map read without a lock by both goroutines, and has no fence and no
+// registration generations: UnregisterPublisher queues the Tracker's
+// Forget itself, and the check here drops what was queued before it.
+func (s *Subscriber) deliverEvent(e event) {
+	if id := e.ev.Meta.PublisherID; id != "" {
 		uri, ok := (*s.pubs.Load())[id]
 		if !ok {
 			s.stats.filtered.Add(1)
 			return
 		}
-		ev.Endpoint = uri
+		e.ev.Endpoint = uri
 	}
-	gap, isGap, deliver := s.tracker.Observe(ev.Meta, topic)
-	if isGap {
-		s.gap(gap)
-	}
-	if deliver {
-		s.onEvent(*ev)
-	}
-}
-
-// reportOverflow reports dropped events as GapOverflow. When the Tracker
-// follows the topic in that epoch, it also advances the Tracker past the
-// dropped seqs (through ObserveHeartbeat), so the next event does not
-// report the same loss again as GapSeq; otherwise the drops precede the
-// Tracker's baseline and are reported with their count.
-func (s *Subscriber) reportOverflow(o overflow) {
-	g, tracked := s.tracker.ObserveHeartbeat(o.pub, o.epoch, o.topic, o.last)
-	if tracked {
-		g.Reason = pubsub.GapOverflow
-	} else {
-		g = pubsub.Gap{Reason: pubsub.GapOverflow, PublisherID: o.pub, Topic: o.topic, Lost: o.count}
-	}
-	s.gap(g)
-}
-
-func (s *Subscriber) gap(g pubsub.Gap) {
-	if s.onGap == nil {
-		s.log.Warn("redis: subscriber lost events", "gap", g.String())
-		return
-	}
-	s.onGap(g)
+	s.sink.Observe(e.ev, e.topic)
 }

@@ -33,6 +33,11 @@ var errPublishBound = errors.New("publish bound reached")
 // cluster's topology and tries the others, in a fixed order, within the
 // same bound; when none accepts, it returns the error — an event is never
 // dropped silently (Dragonflow dropped it when no node was selected).
+//
+// Its send slot is not pubsub/internal/gate (the etcd and nats
+// publishers'): it checks Close before ctx, tells its own bound from ctx's
+// by a private cause, and its errors name the topic and the time waited;
+// sharing the gate would change those errors.
 type Publisher struct {
 	c       *conn
 	log     *slog.Logger

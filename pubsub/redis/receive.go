@@ -122,7 +122,7 @@ func (s *Subscriber) closeSession(ps *goredis.PubSub) {
 func (s *Subscriber) serve(ps *goredis.PubSub, pending int, lost *error, attempt *int) error {
 	up := func() {
 		if *lost != nil {
-			s.q.push(item{gap: &pubsub.Gap{Reason: pubsub.GapReconnect, Err: *lost}})
+			s.q.Report(pubsub.Gap{Reason: pubsub.GapReconnect, Err: *lost})
 			s.log.Info("redis: subscriber reconnected; reporting the gap", "broker", s.c.uri, "cause", *lost)
 			*lost = nil
 		}
@@ -187,7 +187,7 @@ func (s *Subscriber) handle(m *goredis.Message) {
 	if err != nil {
 		s.stats.malformed.Add(1)
 		s.log.Warn("redis: dropping a message that does not decode", "topic", topic, "len", len(m.Payload), "err", err)
-		s.q.push(item{gap: &pubsub.Gap{Reason: pubsub.GapMalformed, Topic: topic, Err: err}})
+		s.q.Report(pubsub.Gap{Reason: pubsub.GapMalformed, Topic: topic, Err: err})
 		return
 	}
 	if meta.PublisherID != "" {
@@ -196,5 +196,5 @@ func (s *Subscriber) handle(m *goredis.Message) {
 			return
 		}
 	}
-	s.q.offer(&pubsub.Event{Update: u, Meta: meta}, topic)
+	s.q.Offer(event{ev: pubsub.Event{Update: u, Meta: meta}, topic: topic}, meta, topic)
 }

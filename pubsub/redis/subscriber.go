@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -13,6 +12,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/dragonflow-go/dragonflow/pubsub"
+	"github.com/dragonflow-go/dragonflow/pubsub/internal/deliver"
 )
 
 // Subscriber SUBSCRIBEs to its topics (channel = topic, exact match) and
@@ -35,13 +35,11 @@ import (
 // OnEvent and OnGap; Close must not be called from them (it waits for the
 // delivery goroutine).
 type Subscriber struct {
-	c       *conn
-	o       Options
-	log     *slog.Logger
-	onEvent func(pubsub.Event)
-	onGap   func(pubsub.Gap)
-	q       *queue
-	tracker *pubsub.Tracker // delivery goroutine only
+	c    *conn
+	o    Options
+	log  *slog.Logger
+	q    *deliver.Queue[event]
+	sink *deliver.Sink // delivery goroutine only
 
 	// Copy-on-write registrations, read by both goroutines without a lock,
 	// replaced under mu.
@@ -89,7 +87,7 @@ type Stats struct {
 // Stats returns the subscriber's counters.
 func (s *Subscriber) Stats() Stats {
 	return Stats{
-		Dropped:    s.q.dropped.Load(),
+		Dropped:    s.q.Dropped(),
 		Filtered:   s.stats.filtered.Load(),
 		Malformed:  s.stats.malformed.Load(),
 		Reconnects: s.stats.reconnects.Load(),
@@ -97,15 +95,9 @@ func (s *Subscriber) Stats() Stats {
 }
 
 func newSubscriber(ctx context.Context, o Options, cfg pubsub.SubscriberConfig) (*Subscriber, error) {
-	if cfg.OnEvent == nil {
-		return nil, errors.New("redis: new subscriber: OnEvent is required")
-	}
-	size := cfg.QueueSize
-	switch {
-	case size == 0:
-		size = pubsub.DefaultQueueSize
-	case size < 0:
-		return nil, fmt.Errorf("redis: new subscriber: negative QueueSize %d", size)
+	size, err := deliver.QueueSize("redis", cfg)
+	if err != nil {
+		return nil, err
 	}
 	c, err := dial(ctx, cfg.Hosts, o)
 	if err != nil {
@@ -120,10 +112,8 @@ func newSubscriber(ctx context.Context, o Options, cfg pubsub.SubscriberConfig) 
 		c:       c,
 		o:       o,
 		log:     log,
-		onEvent: cfg.OnEvent,
-		onGap:   cfg.OnGap,
-		q:       newQueue(size),
-		tracker: pubsub.NewTracker(),
+		q:       deliver.NewQueue[event](size),
+		sink:    deliver.NewSink("redis", log, cfg.OnEvent, cfg.OnGap),
 		life:    life,
 		stop:    stop,
 		closing: make(chan struct{}),
@@ -181,8 +171,8 @@ func (s *Subscriber) UnregisterTopic(topic string) error {
 	delete(next, topic)
 	s.topics.Store(&next)
 	s.sessionCall("unsubscribe", topic, func(ctx context.Context, ps *goredis.PubSub) error { return ps.Unsubscribe(ctx, topic) })
-	s.q.forget(func(k dropKey) bool { return k.topic == topic }, func() {
-		s.tracker.ForgetTopics(func(t string) bool { return t == topic })
+	s.q.Forget(func(k deliver.Key) bool { return k.Topic == topic }, func() {
+		s.sink.Tracker.ForgetTopics(func(t string) bool { return t == topic })
 	})
 	return nil
 }
@@ -214,8 +204,8 @@ func (s *Subscriber) Topics() []string {
 // publisher id in their Meta, and they arrive with Endpoint = ep.URI.
 // Registering an id again replaces its URI.
 func (s *Subscriber) RegisterPublisher(ep pubsub.Endpoint) error {
-	if ep.PublisherID == "" {
-		return fmt.Errorf("redis: register publisher: empty PublisherID (URI %q)", ep.URI)
+	if err := deliver.CheckEndpoint("redis", ep); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -242,7 +232,7 @@ func (s *Subscriber) UnregisterPublisher(publisherID string) error {
 	next := maps.Clone(old)
 	delete(next, publisherID)
 	s.pubs.Store(&next)
-	s.q.forget(func(k dropKey) bool { return k.pub == publisherID }, func() { s.tracker.Forget(publisherID) })
+	s.q.Forget(func(k deliver.Key) bool { return k.Pub == publisherID }, func() { s.sink.Tracker.Forget(publisherID) })
 	return nil
 }
 
@@ -269,7 +259,7 @@ func (s *Subscriber) Close() error {
 			s.ps = nil
 		}
 		s.mu.Unlock()
-		s.q.stop()
+		s.q.Stop()
 		s.wg.Wait()
 		if cerr := s.c.close(); cerr != nil {
 			s.closeErr = fmt.Errorf("redis: close subscriber: %w", cerr)
