@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,6 +18,7 @@ import (
 // benchFlags are the flags of `dfctl bench`.
 type benchFlags struct {
 	drivers   []string
+	peers     []string
 	passes    int
 	window    time.Duration
 	drain     time.Duration
@@ -32,10 +36,10 @@ func newBenchCmd(g *globals) *cobra.Command {
 		Use:   "bench",
 		Short: "Benchmark pub/sub drivers against a raw-TCP reference, as ratios",
 		Long: `bench runs, in this one process and one run, a raw-TCP Go fan-out reference and
-the pub/sub drivers named by --driver, with 300-byte events, and prints a
-markdown table of every figure as a ratio to the reference measured in the
-same pass. The machine is noisy (the raw 1→1 rate varies by ±20 % between
-runs); ratios within a pass are not.
+the pub/sub drivers named by --driver and --peers, with 300-byte events, and
+prints a markdown table of every figure as a ratio to the reference measured
+in the same pass, one row per transport. The machine is noisy (the raw 1→1
+rate varies by ±20 % between runs); ratios within a pass are not.
 
 Method (reference/baselines.md §2):
   reference  one listener; per subscriber a 4096-event queue and a writer with
@@ -60,13 +64,38 @@ Targets (checked for every driver, PASS/MISS):
   p99 ≤ 1.5× raw (1→1 at 10k ev/s and 1→N at 1k ev/s)
   RSS per subscriber ≤ 1.2× raw      zero loss within the queue bound
   stuck subscriber: the healthy one gets 100 % while the publisher keeps its rate
+A paced scenario ends with its window even when the publisher could not keep
+up with the offered rate; its figures then say "publisher only X of Y ev/s"
+and a target at that rate is a MISS.
+
+Peers and broker drivers (--peers, --driver):
+  nats       (--peers only) plain nats.go (github.com/nats-io/nats.go, no
+             dragonflow driver) as the row "nats.go": the reference's 300-byte
+             frame as the payload, one connection per publisher and per
+             subscriber, nats.go's default pending limits; loss it reports =
+             its slow-consumer drops and reconnects.
+  etcd       the etcd driver against an embedded etcd the bench starts in this
+             process (data dir in a temporary directory, removed after).
+  redis      the redis driver against a redis-server process the bench starts
+             on a free loopback port (--save "" --appendonly no).
+  nats       (--driver nats) the dragonflow nats driver against its own
+             nats-server process.
+  any other  a registered pub/sub driver, as with --driver (zmq: no broker).
+A broker is started before the transport's first measurement, serves it for
+the whole run (the RSS child connects to it too) and is stopped at the end,
+also when the run fails or is interrupted. redis-server and nats-server are
+the Debian binaries (/usr/bin/redis-server, /usr/sbin/nats-server; apt-get
+install redis-server nats-server), or whatever $REDIS_SERVER / $NATS_SERVER
+or $PATH name; a missing one is an error. A broker driver may lose events
+under overload: loss, and what the subscribers were told about as gaps, are
+shown as for zmq.
 
 The report also gives GOMAXPROCS, the CPU model and the load average. A full
 run (3 passes of 5 s) takes several minutes; --window 1s --passes 1 is a
-quick look. Broker peers (--peers nats) are not built yet: they plug in as an
-internal/bench Transport.`,
+quick look.`,
 		Example: `  dfctl bench
   dfctl bench --driver zmq --passes 1 --window 1s --scenarios a-tput,a-lat
+  dfctl bench --driver zmq,nats --peers nats,etcd,redis --passes 1 --window 2s
   dfctl bench --json bench.json --svg bench.svg --md bench.md`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -78,6 +107,7 @@ internal/bench Transport.`,
 	}
 	fl := cmd.Flags()
 	fl.StringSliceVar(&f.drivers, "driver", []string{"zmq"}, "pub/sub drivers to measure against the reference (comma-separated; --driver= runs the reference alone)")
+	fl.StringSliceVar(&f.peers, "peers", nil, "more transports to measure after the drivers (comma-separated): nats = plain nats.go against its own nats-server; etcd, redis or any registered driver = that driver, with its broker started by the bench")
 	fl.IntVar(&f.passes, "passes", bench.DefaultPasses, "passes; the table shows medians of per-pass ratios")
 	fl.DurationVar(&f.window, "window", bench.DefaultWindow, "measured time of each scenario")
 	fl.DurationVar(&f.drain, "drain", bench.DefaultDrain, "longest wait for stragglers after a window")
@@ -91,19 +121,48 @@ internal/bench Transport.`,
 	return cmd
 }
 
+// benchTransports opens the reference, then --driver's and --peers'
+// transports. On error it returns those opened so far, for closing.
+func benchTransports(g *globals, f *benchFlags) ([]bench.Transport, error) {
+	transports := []bench.Transport{bench.RawTCP{}}
+	seen := map[string]string{bench.ReferenceName: "the reference"}
+	groups := []struct {
+		flag  string
+		names []string
+		open  func(string, *slog.Logger) (bench.Transport, error)
+	}{
+		{"--driver", f.drivers, bench.Open},
+		{"--peers", f.peers, bench.OpenPeer},
+	}
+	for _, grp := range groups {
+		for _, name := range grp.names {
+			name = strings.TrimSpace(name)
+			if name == bench.ReferenceName {
+				return transports, fmt.Errorf("%s %s: the raw-TCP reference always runs first", grp.flag, name)
+			}
+			tr, err := grp.open(name, g.logger())
+			if err != nil {
+				return transports, fmt.Errorf("%s: %w", grp.flag, err)
+			}
+			if prev, dup := seen[tr.Name()]; dup {
+				return transports, fmt.Errorf("%s %s: %s is already measured (%s)", grp.flag, name, tr.Name(), prev)
+			}
+			seen[tr.Name()] = grp.flag + " " + name
+			transports = append(transports, tr)
+		}
+	}
+	return transports, nil
+}
+
 // runBench measures and writes the report; outputs are written even when
 // the run was interrupted, with what was measured so far.
-func runBench(cmd *cobra.Command, g *globals, f *benchFlags) error {
-	transports := []bench.Transport{bench.RawTCP{}}
-	for _, name := range f.drivers {
-		if name == bench.ReferenceName {
-			return fmt.Errorf("--driver %s: the raw-TCP reference always runs first", name)
-		}
-		tr, err := bench.Open(name, g.logger())
-		if err != nil {
-			return fmt.Errorf("--driver: %w", err)
-		}
-		transports = append(transports, tr)
+//
+// The brokers the transports started are stopped before it returns.
+func runBench(cmd *cobra.Command, g *globals, f *benchFlags) (err error) {
+	transports, err := benchTransports(g, f)
+	defer func() { err = errors.Join(err, bench.CloseTransports(transports)) }()
+	if err != nil {
+		return err
 	}
 	rep, runErr := bench.Run(cmd.Context(), bench.Options{
 		Transports: transports,

@@ -31,6 +31,21 @@
 //     ratios.
 //
 // A transport plugs in through the Transport interface (transport.go): the
-// reference (RawTCP) and every registered pubsub.Driver (Driver) implement
-// it; broker peers such as NATS are added the same way.
+// reference (RawTCP), every registered pubsub.Driver (Driver) and the plain
+// nats.go peer (NATSGo) implement it.
+//
+// Brokers (broker.go). A broker transport — the etcd, redis and nats
+// drivers, and nats.go — starts its own broker on loopback before its first
+// measurement: an embedded etcd in this process (nb/etcd/embedded, data dir
+// in a temporary directory), or a redis-server or nats-server process (the
+// Debian binaries; a separate process, as in a deployment, so its CPU and
+// garbage stay out of the harness's runtime). The broker serves the
+// transport for the whole run and its address travels in Publisher.Addr, so
+// the RSS child reaches it too; CloseTransports stops it after Run (the
+// process is reaped; a process broker also dies with the bench through
+// Pdeathsig). Publisher and subscribers are connected through the broker
+// only. A broker may lose events under overload: the loss, and what the
+// subscribers were told about as gaps, are reported as for any driver.
+// A transport to which a scenario cannot apply says so (NotApplicable) and
+// the report shows "n/a" with the reason instead of a figure.
 package bench

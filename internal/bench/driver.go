@@ -20,6 +20,13 @@ import (
 // publisher's id and Info().URI. Gaps the subscriber reports are passed to
 // the sink as reported loss.
 //
+// A broker driver (etcd, redis, nats: see brokers) has no ListenURI: the
+// first StartPublisher starts its broker on loopback (embedded etcd,
+// redis-server, nats-server) and every publisher and subscriber gets the
+// broker's address as Hosts. The address travels in Publisher.Addr, so the
+// RSS child, which never starts a publisher, reaches the same broker. The
+// broker runs until Close, which whoever built the Driver calls after Run.
+//
 // Send times: Publish writes the time into a ring indexed by its own count
 // of publishes, which equals the seq the driver's sequencer stamps (seq
 // counts from 1 per publisher, epoch and topic, and the harness publishes
@@ -38,6 +45,11 @@ type Driver struct {
 
 	mu    sync.Mutex
 	rings map[string]*stampRing // by publisher Addr
+
+	startBroker brokerStarter // nil: a connection driver
+	bmu         sync.Mutex
+	broker      Broker
+	closed      bool
 }
 
 // NewDriver returns the transport for the pub/sub driver registered as
@@ -51,7 +63,49 @@ func NewDriver(name string, logger *slog.Logger) (*Driver, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	data, warmup := DriverUpdates()
-	return &Driver{name: name, drv: drv, logger: logger, data: data, warmup: warmup, rings: map[string]*stampRing{}}, nil
+	return &Driver{name: name, drv: drv, logger: logger, data: data, warmup: warmup, rings: map[string]*stampRing{},
+		startBroker: brokers[name]}, nil
+}
+
+// brokerHosts starts the broker on first use and returns its hosts; nil for
+// a connection driver.
+func (d *Driver) brokerHosts(ctx context.Context) ([]string, error) {
+	if d.startBroker == nil {
+		return nil, nil
+	}
+	d.bmu.Lock()
+	defer d.bmu.Unlock()
+	if d.closed {
+		return nil, fmt.Errorf("bench: %s: transport closed", d.name)
+	}
+	if d.broker == nil {
+		b, err := d.startBroker(ctx, d.logger)
+		if err != nil {
+			return nil, fmt.Errorf("bench: %s: %w", d.name, err)
+		}
+		d.broker = b
+	}
+	return d.broker.Hosts(), nil
+}
+
+// Broker is the broker the transport started (nil: none yet, or a
+// connection driver).
+func (d *Driver) Broker() Broker {
+	d.bmu.Lock()
+	defer d.bmu.Unlock()
+	return d.broker
+}
+
+// Close stops the broker the transport started, if any. Call it after Run,
+// once every publisher and subscriber is closed. Idempotent.
+func (d *Driver) Close() error {
+	d.bmu.Lock()
+	defer d.bmu.Unlock()
+	d.closed = true
+	if d.broker == nil {
+		return nil
+	}
+	return d.broker.Close()
 }
 
 // Name implements Transport.
@@ -59,30 +113,49 @@ func (d *Driver) Name() string { return d.name }
 
 // StartPublisher implements Transport.
 func (d *Driver) StartPublisher(ctx context.Context) (Publisher, error) {
+	hosts, err := d.brokerHosts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	listen := "tcp://127.0.0.1:0"
+	if hosts != nil {
+		listen = ""
+	}
 	id := fmt.Sprintf(publisherIDFormat, d.nextID.Add(1))
 	pub, err := d.drv.NewPublisher(ctx, pubsub.PublisherConfig{
 		ID:        id,
 		Epoch:     pubsub.NewEpoch(),
 		Role:      string(config.RoleNeutronServer),
-		ListenURI: "tcp://127.0.0.1:0",
+		ListenURI: listen,
 		WireMode:  model.WireV2,
+		Hosts:     hosts,
 		Logger:    d.logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bench: %s: new publisher: %w", d.name, err)
 	}
-	p := &driverPublisher{d: d, pub: pub, addr: id + " " + pub.Info().URI, ring: new(stampRing)}
+	addr := id + " " + pub.Info().URI
+	if hosts != nil {
+		addr += " " + strings.Join(hosts, ",")
+	}
+	p := &driverPublisher{d: d, pub: pub, addr: addr, ring: new(stampRing)}
 	d.mu.Lock()
 	d.rings[p.addr] = p.ring
 	d.mu.Unlock()
 	return p, nil
 }
 
-// StartSubscriber implements Transport. addr is "<publisher id> <uri>".
+// StartSubscriber implements Transport. addr is "<publisher id> <uri>",
+// followed by " <host>,<host>…" (the broker) for a broker driver.
 func (d *Driver) StartSubscriber(ctx context.Context, addr string, sink Sink) (Subscriber, error) {
-	id, uri, ok := strings.Cut(addr, " ")
-	if !ok {
+	f := strings.Fields(addr)
+	if len(f) < 2 || len(f) > 3 {
 		return nil, fmt.Errorf("bench: %s: bad publisher address %q", d.name, addr)
+	}
+	id, uri := f[0], f[1]
+	var hosts []string
+	if len(f) == 3 {
+		hosts = strings.Split(f[2], ",")
 	}
 	d.mu.Lock()
 	ring := d.rings[addr]
@@ -97,6 +170,7 @@ func (d *Driver) StartSubscriber(ctx context.Context, addr string, sink Sink) (S
 			sink.Event(kindOfUpdate(ev.Update), ts)
 		},
 		OnGap:  func(g pubsub.Gap) { sink.Gap(g.Lost) },
+		Hosts:  hosts,
 		Logger: d.logger,
 	})
 	if err != nil {

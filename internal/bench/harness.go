@@ -83,6 +83,27 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
+// brokerOf describes the broker tr runs against ("" for none).
+func brokerOf(tr Transport) string {
+	switch t := tr.(type) {
+	case *Driver:
+		if t.startBroker != nil {
+			return brokerAbout[t.name]
+		}
+	case *NATSGo:
+		return brokerAbout[NATSGoName]
+	}
+	return ""
+}
+
+// notApplicable is why scenario cannot apply to tr ("" when it can).
+func notApplicable(tr Transport, scenario string) string {
+	if na, ok := tr.(NotApplicable); ok {
+		return na.NotApplicable(scenario)
+	}
+	return ""
+}
+
 // Run measures every transport in every scenario, scenario-major within
 // each pass and the reference first, so each ratio compares runs minutes
 // apart at most. A failed measurement is recorded in its Result and the run
@@ -100,6 +121,12 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	for _, t := range o.Transports {
 		rep.Transports = append(rep.Transports, t.Name())
+		if about := brokerOf(t); about != "" {
+			if rep.Brokers == nil {
+				rep.Brokers = map[string]string{}
+			}
+			rep.Brokers[t.Name()] = about
+		}
 	}
 	defer func() { rep.Machine.LoadAfter = loadAvg() }()
 	for pass := 1; pass <= o.Passes; pass++ {
@@ -108,6 +135,11 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			for _, tr := range o.Transports {
 				if err := ctx.Err(); err != nil {
 					return rep, fmt.Errorf("bench: interrupted: %w", err)
+				}
+				if reason := notApplicable(tr, sc.name); reason != "" {
+					rep.Results = append(rep.Results, Result{Pass: pass, Scenario: sc.name, Transport: tr.Name(), NotApplicable: reason})
+					fmt.Fprintf(o.Progress, "pass %d/%d: %s %s … n/a: %s\n", pass, o.Passes, sc.name, tr.Name(), reason)
+					continue
 				}
 				res, err := sc.run(ctx, &o, tr)
 				res.Pass, res.Scenario, res.Transport = pass, sc.name, tr.Name()

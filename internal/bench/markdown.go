@@ -19,7 +19,9 @@ func (r *Report) Markdown(w io.Writer) error {
 	r.ratioTable(&b, sum)
 	b.WriteString("\nRates: higher is better (a fraction of the reference). Latency and memory: lower is better " +
 		"(a factor of the reference). In parentheses: the median absolute value. Loss counts deliveries " +
-		"(events × subscribers) never received; \"reported\" is the part subscribers were told about as gaps.\n")
+		"(events × subscribers) never received; \"reported\" is the part subscribers were told about as gaps. " +
+		"\"publisher only … ev/s\": in a paced scenario the publisher could not keep up with the offered rate, " +
+		"so the figure was measured at the lower rate it achieved.\n")
 	if len(sum.Verdicts) > 0 {
 		b.WriteString("\n### Targets\n\n| transport | target | measured | verdict |\n|---|---|---|---|\n")
 		for _, v := range sum.Verdicts {
@@ -57,13 +59,16 @@ func (r *Report) ratioTable(b *bytes.Buffer, sum Summary) {
 func cellText(m Metric, c Cell, reference bool) string {
 	v := float64(c.Value)
 	if math.IsNaN(v) {
+		if c.NotApplicable != "" {
+			return "n/a: " + c.NotApplicable
+		}
 		return "n/m"
 	}
 	ratio := ratioText(m, float64(c.Ratio))
 	if reference {
 		ratio = "1"
 	}
-	return fmt.Sprintf("%s (%s)", ratio, m.format(v))
+	return fmt.Sprintf("%s (%s%s)", ratio, m.format(v), c.slowText())
 }
 
 func lossText(l Loss) string {
@@ -83,6 +88,9 @@ func lossText(l Loss) string {
 
 func stuckCell(row Row) string {
 	if row.Stuck == nil {
+		if row.StuckNA != "" {
+			return "n/a: " + row.StuckNA
+		}
 		return "n/m"
 	}
 	s := stuckText(row.Stuck.Share, row.Stuck.RateRatio, row.Stuck.Stalled, row.Stuck.Sent)
@@ -107,7 +115,11 @@ func (r *Report) scenarioTable(b *bytes.Buffer) {
 				}
 			}
 			if len(rs) == 0 {
-				fmt.Fprintf(b, "| %s | %s | | | | | | | | | |\n", sc, t)
+				na := r.notApplicable(sc, t)
+				if na != "" {
+					na = "n/a: " + na
+				}
+				fmt.Fprintf(b, "| %s | %s | %s | | | | | | | | |\n", sc, t, na)
 				continue
 			}
 			med := func(f func(Result) float64) float64 {
@@ -139,6 +151,16 @@ func (r *Report) machineSection(b *bytes.Buffer) {
 		m.GOMAXPROCS, m.NumCPU, m.CPU, m.Kernel, m.Go, m.LoadBefore, m.LoadAfter,
 		trim(r.Window)+" s", r.Passes, plural(r.Passes, "pass", "passes"), r.Subs, trim(r.Drain)+" s",
 		r.Started.Format("2006-01-02 15:04 UTC"), r.Reference)
+	if len(r.Brokers) > 0 {
+		b.WriteString("* broker transports go through a broker the bench started for them, one per transport for the whole run " +
+			"(publisher → broker → subscribers, all on loopback); RSS per subscriber counts the subscribers' process only, " +
+			"not the broker's memory:\n")
+		for _, t := range r.Transports {
+			if about := r.Brokers[t]; about != "" {
+				fmt.Fprintf(b, "  * %s: %s\n", t, about)
+			}
+		}
+	}
 	var errs []string
 	for _, res := range r.Results {
 		if res.Error != "" {

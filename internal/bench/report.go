@@ -20,7 +20,9 @@ type Report struct {
 	Window     float64   `json:"window_s"`
 	Subs       int       `json:"subs"`
 	Drain      float64   `json:"drain_s"`
-	Results    []Result  `json:"results"`
+	// Brokers says, per broker transport, what broker it ran against.
+	Brokers map[string]string `json:"brokers,omitempty"`
+	Results []Result          `json:"results"`
 }
 
 // WriteJSON writes the report and its summary as indented JSON.
@@ -78,6 +80,31 @@ type Cell struct {
 	Ratio  Num `json:"ratio"`
 	Value  Num `json:"value"`
 	Passes int `json:"passes"`
+	// NotApplicable says why the metric's scenario cannot apply to the
+	// transport (no figure then).
+	NotApplicable string `json:"not_applicable,omitempty"`
+	// Offered is the offered rate of a paced scenario (ev/s) and
+	// PublishRate the median rate the publisher achieved: a transport
+	// slower than the offered rate was measured at a lower one.
+	Offered     float64 `json:"offered_rate,omitempty"`
+	PublishRate Num     `json:"publish_rate,omitempty"`
+}
+
+// paceShortfall is the fraction of the offered rate below which a cell
+// says the publisher did not keep up.
+const paceShortfall = 0.95
+
+// Slow reports whether the publisher fell short of the offered rate.
+func (c Cell) Slow() bool {
+	return c.Offered > 0 && float64(c.PublishRate) < paceShortfall*c.Offered
+}
+
+// slowText is "; publisher only 1.56k of 10.0k ev/s" for a Slow cell.
+func (c Cell) slowText() string {
+	if !c.Slow() {
+		return ""
+	}
+	return fmt.Sprintf("; publisher only %s of %s ev/s", siCount(float64(c.PublishRate)), siCount(c.Offered))
 }
 
 // Loss sums one transport's deliveries over every completed measurement.
@@ -109,6 +136,8 @@ type Row struct {
 	Cells     map[string]Cell `json:"cells"`
 	Loss      Loss            `json:"loss"`
 	Stuck     *Stuck          `json:"stuck,omitempty"`
+	// StuckNA says why d-stuck cannot apply to the transport.
+	StuckNA string `json:"stuck_not_applicable,omitempty"`
 }
 
 // Verdict says whether a transport meets one target.
@@ -125,6 +154,8 @@ const (
 	Pass        = "PASS"
 	Miss        = "MISS"
 	NotMeasured = "n/m"
+	// NotApplicableStatus: the target's scenario cannot apply.
+	NotApplicableStatus = "n/a"
 )
 
 // Summary is the report reduced to the table: medians of per-pass ratios.
@@ -143,7 +174,7 @@ type resultKey struct {
 func (r *Report) completed() map[resultKey]Result {
 	idx := make(map[resultKey]Result, len(r.Results))
 	for _, res := range r.Results {
-		if res.Error == "" {
+		if res.measured() {
 			idx[resultKey{res.Pass, res.Scenario, res.Transport}] = res
 		}
 	}
@@ -160,7 +191,7 @@ func (r *Report) Summary() Summary {
 		for _, m := range sum.Metrics {
 			row.Cells[m.Key] = r.cell(idx, m, t)
 		}
-		row.Loss, row.Stuck = r.loss(t), r.stuck(idx, t)
+		row.Loss, row.Stuck, row.StuckNA = r.loss(t), r.stuck(idx, t), r.notApplicable("d-stuck", t)
 		sum.Rows = append(sum.Rows, row)
 		if !row.Reference {
 			sum.Verdicts = append(sum.Verdicts, verdicts(sum.Metrics, row)...)
@@ -170,7 +201,8 @@ func (r *Report) Summary() Summary {
 }
 
 func (r *Report) cell(idx map[resultKey]Result, m Metric, t string) Cell {
-	var ratios, values []float64
+	var ratios, values, rates []float64
+	var offered float64
 	for pass := 1; pass <= r.Passes; pass++ {
 		res, ok := idx[resultKey{pass, m.Scenario, t}]
 		if !ok {
@@ -178,11 +210,18 @@ func (r *Report) cell(idx map[resultKey]Result, m Metric, t string) Cell {
 		}
 		v := m.value(res)
 		values = append(values, v)
+		if res.Rate > 0 {
+			offered = res.Rate
+			rates = append(rates, res.PublishRate)
+		}
 		if ref, ok := idx[resultKey{pass, m.Scenario, r.Reference}]; ok {
 			ratios = append(ratios, Ratio(v, m.value(ref)))
 		}
 	}
-	c := Cell{Ratio: Num(Median(ratios)), Value: Num(Median(values))}
+	c := Cell{Ratio: Num(Median(ratios)), Value: Num(Median(values)), NotApplicable: r.notApplicable(m.Scenario, t)}
+	if offered > 0 {
+		c.Offered, c.PublishRate = offered, Num(Median(rates))
+	}
 	for _, x := range ratios {
 		if !math.IsNaN(x) {
 			c.Passes++
@@ -191,10 +230,21 @@ func (r *Report) cell(idx map[resultKey]Result, m Metric, t string) Cell {
 	return c
 }
 
+// notApplicable is the reason a scenario did not apply to transport t in
+// some pass ("" when it applied).
+func (r *Report) notApplicable(scenario, t string) string {
+	for _, res := range r.Results {
+		if res.Scenario == scenario && res.Transport == t && res.NotApplicable != "" {
+			return res.NotApplicable
+		}
+	}
+	return ""
+}
+
 func (r *Report) loss(t string) Loss {
 	var l Loss
 	for _, res := range r.Results {
-		if res.Transport != t || res.Error != "" {
+		if res.Transport != t || !res.measured() {
 			continue
 		}
 		l.Expected += res.Expected
@@ -247,8 +297,12 @@ func verdicts(ms []Metric, row Row) []Verdict {
 		c := row.Cells[m.Key]
 		v := Verdict{Transport: row.Transport, Target: m.Title + " " + boundText(m), Status: NotMeasured, Measured: "n/m"}
 		if r := float64(c.Ratio); !math.IsNaN(r) {
-			v.Measured = fmt.Sprintf("%s (%s)", ratioText(m, r), m.format(float64(c.Value)))
-			v.Status = status((m.LowerIsBetter && r <= m.Target) || (!m.LowerIsBetter && r >= m.Target))
+			v.Measured = fmt.Sprintf("%s (%s%s)", ratioText(m, r), m.format(float64(c.Value)), c.slowText())
+			// A figure measured below the offered rate does not meet a
+			// target set at that rate.
+			v.Status = status(!c.Slow() && ((m.LowerIsBetter && r <= m.Target) || (!m.LowerIsBetter && r >= m.Target)))
+		} else if c.NotApplicable != "" {
+			v.Measured, v.Status = "n/a: "+c.NotApplicable, NotApplicableStatus
 		}
 		out = append(out, v)
 	}
@@ -263,6 +317,8 @@ func verdicts(ms []Metric, row Row) []Verdict {
 	if s := row.Stuck; s != nil {
 		stuck.Measured = stuckText(s.Share, s.RateRatio, s.Stalled, s.Sent)
 		stuck.Status = status(float64(s.Share) >= stuckShareMin && float64(s.RateRatio) >= stuckRateMin && !s.Stalled)
+	} else if row.StuckNA != "" {
+		stuck.Measured, stuck.Status = "n/a: "+row.StuckNA, NotApplicableStatus
 	}
 	return append(out, loss, stuck)
 }

@@ -43,7 +43,13 @@ type Result struct {
 	// Error says why the scenario did not complete; the other fields hold
 	// what was measured before.
 	Error string `json:"error,omitempty"`
+	// NotApplicable says why the scenario cannot apply to the transport
+	// (it was not run; no figure is recorded).
+	NotApplicable string `json:"not_applicable,omitempty"`
 }
+
+// measured reports whether r completed with figures.
+func (r Result) measured() bool { return r.Error == "" && r.NotApplicable == "" }
 
 // Silent is the loss no gap report accounted for.
 func (r Result) Silent() uint64 {

@@ -149,13 +149,16 @@ func (s *Session) Blast(ctx context.Context, end time.Time) error {
 // Pace publishes data events at rate ev/s until end, in bursts every
 // millisecond (rate/1000 events each; slower rates send single events at
 // their interval). A late tick is caught up, never skipped, so a slow
-// Publish shows as latency rather than as a lower offered rate.
+// Publish shows as latency rather than as a lower offered rate; but the
+// window ends at end whatever is still due, so a transport slower than rate
+// shows a lower publisher rate (Sent ÷ window) instead of running past its
+// window (which d-stuck would take for a stall).
 func (s *Session) Pace(ctx context.Context, rate float64, end time.Time) error {
 	period, burst := paceShape(rate)
 	start := time.Now()
 	for tick := 0; ; tick++ {
 		due := start.Add(time.Duration(tick) * period)
-		if !due.Before(end) {
+		if !due.Before(end) || !time.Now().Before(end) {
 			return nil
 		}
 		if err := sleepCtx(ctx, time.Until(due)); err != nil {

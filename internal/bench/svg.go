@@ -92,7 +92,12 @@ func drawBar(b *bytes.Buffer, m Metric, c Cell, x float64, y func(float64) float
 	r := float64(c.Ratio)
 	cx := x + svgBarW/2 - 1
 	if math.IsNaN(r) {
-		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="middle" font-size="9" fill="#888">n/m</text>`+"\n", cx, y(0)-4)
+		label := "n/m"
+		if c.NotApplicable != "" {
+			label = "n/a"
+		}
+		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="middle" font-size="9" fill="#888"><title>%s</title>%s</text>`+"\n",
+			cx, y(0)-4, esc(c.NotApplicable), label)
 		return
 	}
 	h := math.Max(0, r)

@@ -2,7 +2,9 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 
@@ -22,12 +24,17 @@ const (
 )
 
 // Transport is one pub/sub implementation under test: the raw-TCP reference,
-// a pubsub.Driver, or (later) a broker client such as nats.go.
+// a pubsub.Driver (Driver), or a plain broker client (NATSGo).
 //
-// A broker transport starts or finds its broker in StartPublisher and returns
-// the broker's address from Publisher.Addr; its subscribers connect there.
-// Resources that outlive one publisher (a broker process it started) belong
-// to whoever built the transport, who closes them after Run.
+// A broker transport starts its broker in its first StartPublisher and
+// returns the broker's address within Publisher.Addr; its subscribers, in
+// this process or the RSS child, connect there. Resources that outlive one
+// publisher (a broker it started) belong to whoever built the transport,
+// who closes them after Run: such a transport implements io.Closer (see
+// CloseTransports).
+//
+// A transport to which a scenario cannot apply implements NotApplicable;
+// Run then records the reason instead of a measurement.
 type Transport interface {
 	// Name labels the transport's rows and must be accepted by Open, which is
 	// how the RSS child process rebuilds it.
@@ -67,7 +74,9 @@ type Sink interface {
 	// Event reports one received event and its send time in UnixNano (0 when
 	// unknown).
 	Event(k Kind, sentAt int64)
-	// Gap reports a loss the transport detected; lost is 0 when unknown.
+	// Gap reports a loss the transport detected; lost is 0 when unknown. It
+	// may come from another goroutine than Event (a transport that polls
+	// its client's drop count), never concurrently with itself.
 	Gap(lost uint64)
 	// Timed reports whether Event uses sentAt (latency is sampled). When it
 	// does not, a transport whose send time costs it work the reference does
@@ -79,18 +88,57 @@ type Sink interface {
 // ReferenceName is the name of the raw-TCP reference transport.
 const ReferenceName = "raw"
 
-// Open returns the transport called name: ReferenceName for RawTCP, or any
-// registered pubsub.Driver. Broker peers (nats, later) get their own case
-// here, so the RSS child can rebuild them too. logger receives the
-// transport's own logs.
+// NotApplicable is implemented by a transport to which some scenarios
+// cannot apply.
+type NotApplicable interface {
+	// NotApplicable returns why scenario cannot apply ("" when it can).
+	NotApplicable(scenario string) string
+}
+
+// Open returns the transport called name: ReferenceName for RawTCP,
+// NATSGoName for the plain nats.go peer, or any registered pubsub.Driver
+// (a broker driver starts its broker itself, see Driver). The RSS child
+// rebuilds its transport with Open too (and never starts a broker: it only
+// subscribes). logger receives the transport's own logs. Close the result
+// with CloseTransports after Run.
 func Open(name string, logger *slog.Logger) (Transport, error) {
-	if name == ReferenceName {
+	switch name {
+	case ReferenceName:
 		return RawTCP{}, nil
+	case NATSGoName:
+		return NewNATSGo(logger), nil
 	}
 	if _, err := pubsub.Lookup(name); err != nil {
 		return nil, unknownTransportError(name)
 	}
 	return NewDriver(name, logger)
+}
+
+// PeerNATS is what `dfctl bench --peers` calls the plain nats.go peer.
+const PeerNATS = "nats"
+
+// OpenPeer returns the transport `--peers name` names: PeerNATS (or
+// NATSGoName) is plain nats.go against its own nats-server; any other name
+// is Open's (a registered driver: etcd and redis start their broker).
+func OpenPeer(name string, logger *slog.Logger) (Transport, error) {
+	if name == PeerNATS {
+		name = NATSGoName
+	}
+	return Open(name, logger)
+}
+
+// CloseTransports closes every transport that holds resources beyond its
+// publishers (the brokers it started: io.Closer). Call it after Run.
+func CloseTransports(trs []Transport) error {
+	var errs []error
+	for _, t := range trs {
+		if c, ok := t.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("bench: close %s: %w", t.Name(), err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // unknownTransportError says that name is neither the reference nor a
@@ -101,5 +149,5 @@ func unknownTransportError(name string) error {
 	if len(regs) > 0 {
 		list = strings.Join(regs, ", ")
 	}
-	return fmt.Errorf("bench: unknown driver %q (registered pub/sub drivers: %s)", name, list)
+	return fmt.Errorf("bench: unknown driver %q (registered pub/sub drivers: %s; peer: %s)", name, list, NATSGoName)
 }
