@@ -106,7 +106,8 @@ quick look.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringSliceVar(&f.drivers, "driver", []string{"zmq"}, "pub/sub drivers to measure against the reference (comma-separated; --driver= runs the reference alone)")
+	fl.StringSliceVar(&f.drivers, "driver", []string{"zmq"}, "pub/sub drivers to measure against the reference (comma-separated; --driver= runs the reference alone; "+
+		"zmq-curve is zmq with ZMTP CURVE on every connection)")
 	fl.StringSliceVar(&f.peers, "peers", nil, "more transports to measure after the drivers (comma-separated): nats = plain nats.go against its own nats-server; etcd, redis or any registered driver = that driver, with its broker started by the bench")
 	fl.IntVar(&f.passes, "passes", bench.DefaultPasses, "passes; the table shows medians of per-pass ratios")
 	fl.DurationVar(&f.window, "window", bench.DefaultWindow, "measured time of each scenario")

@@ -107,6 +107,8 @@ func Open(name string, logger *slog.Logger) (Transport, error) {
 		return RawTCP{}, nil
 	case NATSGoName:
 		return NewNATSGo(logger), nil
+	case ZMQCurveName:
+		return NewZMQCurve(logger)
 	}
 	if _, err := pubsub.Lookup(name); err != nil {
 		return nil, unknownTransportError(name)
