@@ -10,12 +10,11 @@ package e2e
 import (
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/dragonflow-go/dragonflow/internal/testutil"
 )
 
 // binDir holds the daemons and dfctl built by TestMain.
@@ -39,25 +38,7 @@ func TestMain(m *testing.M) {
 	}))
 }
 
-// build compiles the daemons and dfctl into dir with the go command that
-// runs the tests (the build cache makes it fast after the first time).
+// build compiles the daemons into dir (with -race when the tests run with it).
 func build(dir string) error {
-	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goCmd); err != nil {
-		if goCmd, err = exec.LookPath("go"); err != nil {
-			return fmt.Errorf("no go command to build the daemons: %w", err)
-		}
-	}
-	args := []string{"build", "-o", dir + string(os.PathSeparator)}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	for _, c := range []string{"df-publisher-service", "df-neutron-server", "df-local-controller", "dfctl"} {
-		args = append(args, "github.com/dragonflow-go/dragonflow/cmd/"+c)
-	}
-	cmd := exec.Command(goCmd, args...)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go %v: %w\n%s", args, err, b)
-	}
-	return nil
+	return testutil.BuildCommands(dir, raceEnabled, "df-publisher-service", "df-neutron-server", "df-local-controller", "dfctl")
 }

@@ -8,12 +8,12 @@ package integration
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/dragonflow-go/dragonflow/internal/testutil"
 )
 
 // serviceBin is the df-publisher-service binary built by TestMain.
@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	serviceBin = filepath.Join(dir, "df-publisher-service")
-	if err := build(serviceBin, "github.com/dragonflow-go/dragonflow/cmd/df-publisher-service"); err != nil {
+	if err := testutil.BuildCommands(dir, false, "df-publisher-service"); err != nil {
 		fmt.Fprintln(os.Stderr, "integration:", err)
 		_ = os.RemoveAll(dir)
 		os.Exit(1)
@@ -35,20 +35,4 @@ func TestMain(m *testing.M) {
 		_ = os.RemoveAll(dir)
 		os.Exit(code)
 	}))
-}
-
-// build compiles pkg to out with the go command that runs the tests (the
-// build cache makes it fast after the first time).
-func build(out, pkg string) error {
-	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goCmd); err != nil {
-		if goCmd, err = exec.LookPath("go"); err != nil {
-			return fmt.Errorf("no go command to build %s: %w", pkg, err)
-		}
-	}
-	cmd := exec.Command(goCmd, "build", "-o", out, pkg)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
-	}
-	return nil
 }
