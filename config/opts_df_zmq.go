@@ -1,6 +1,6 @@
 package config
 
-// Names of the [df_zmq] options: ZMTP CURVE for the zmq driver.
+// Names of the [df_zmq] options: ZMTP CURVE and the replay buffer of the zmq driver.
 const (
 	GroupDFZMQ                    = "df_zmq"
 	OptCurveEnabled               = "curve_enabled"
@@ -8,12 +8,15 @@ const (
 	OptCurveAllowedClientKeysFile = "curve_allowed_client_keys_file"
 	OptCurveSecretKeyFile         = "curve_secret_key_file"
 	OptCurveServerPublicKey       = "curve_server_public_key"
+	OptReplayBufferEvents         = "replay_buffer_events"
+	OptReplayBufferBytes          = "replay_buffer_bytes"
 )
 
 func dfZMQGroup() groupDef {
 	return groupDef{
-		Group: Group{Name: GroupDFZMQ, Help: "Authentication and encryption of the zmq driver (ZMTP CURVE, " +
-			"interoperable with libzmq). Keys are Z85 text, as dfctl curve keygen writes them."},
+		Group: Group{Name: GroupDFZMQ, Help: "Options of the zmq driver: authentication and encryption (ZMTP " +
+			"CURVE, interoperable with libzmq; keys are Z85 text, as dfctl curve keygen writes them) and the " +
+			"publishers' replay buffer."},
 		opts: []Opt{
 			{
 				Name: OptCurveEnabled, Kind: KindBool, Default: "false",
@@ -40,6 +43,16 @@ func dfZMQGroup() groupDef {
 				Name: OptCurveServerPublicKey, Kind: KindStr, Default: "",
 				Help: "Public key (Z85) of the servers this process connects to.",
 			},
+			{
+				Name: OptReplayBufferEvents, Kind: KindInt, Default: "4096", Min: intp(0),
+				Help: "Events per topic a zmq publisher keeps to replay to a restarted subscriber that " +
+					"asks to resume after the last event it applied (instead of a full resync). 0: off.",
+			},
+			{
+				Name: OptReplayBufferBytes, Kind: KindInt, Default: "16777216", Min: intp(0),
+				Help: "Bound of a zmq publisher's replay buffer across all topics, in bytes; the oldest " +
+					"events go first.",
+			},
 		},
 	}
 }
@@ -51,6 +64,8 @@ type CurveSettings struct {
 	AllowedClientKeysFile string
 	SecretKeyFile         string
 	ServerPublicKey       string
+	// ReplayEvents and ReplayBytes bound a zmq publisher's replay buffer.
+	ReplayEvents, ReplayBytes int
 }
 
 // Curve returns the [df_zmq] options.
@@ -63,5 +78,7 @@ func (c *Config) Curve() CurveSettings {
 		AllowedClientKeysFile: c.str(GroupDFZMQ, OptCurveAllowedClientKeysFile),
 		SecretKeyFile:         c.str(GroupDFZMQ, OptCurveSecretKeyFile),
 		ServerPublicKey:       c.str(GroupDFZMQ, OptCurveServerPublicKey),
+		ReplayEvents:          c.int(GroupDFZMQ, OptReplayBufferEvents),
+		ReplayBytes:           c.int(GroupDFZMQ, OptReplayBufferBytes),
 	}
 }

@@ -28,7 +28,7 @@ func (c *Controller) Cache() CacheView {
 func (c *Controller) Status() admin.Status {
 	st := c.Stats()
 	fs := c.api.FabricStats()
-	return admin.Status{
+	out := admin.Status{
 		Role: string(c.api.Role()), Host: c.host, PID: os.Getpid(),
 		PublisherID: c.PublisherID(), PublisherURI: c.PublisherURI(),
 		Ready: c.Ready(), EventsIn: st.EventsIn, EventsOut: st.EventsOut, Gaps: st.Gaps, Resyncs: st.Resyncs,
@@ -50,6 +50,14 @@ func (c *Controller) Status() admin.Status {
 			"registered":         fs.Registered,
 		},
 	}
+	if c.state != nil {
+		rs := c.ResumeStats()
+		out.Detail["resume"] = map[string]any{
+			"loaded": rs.Loaded, "publishers": rs.Publishers, "replayed": rs.Replayed,
+			"fallbacks": rs.Fallbacks, "saves": rs.Saves, "save_errors": rs.SaveErrors,
+		}
+	}
+	return out
 }
 
 // routes adds the controller's handlers to the admin endpoint: GET /cache,

@@ -347,6 +347,34 @@ func (c *cache) applyResync(topic string, start uint64, rows []row) (ResyncResul
 	return res, true
 }
 
+// restore puts objects of a state file back (their topics must have been
+// added); rows that do not decode or whose topic is not cached are left
+// out (the resyncs repair them).
+func (c *cache) restore(tables map[string]map[string]json.RawMessage) (n int) {
+	for table, rows := range tables {
+		for key, raw := range rows {
+			m, err := model.UnmarshalModel(table, raw)
+			if err != nil {
+				continue
+			}
+			topic := c.topicOf(raw)
+			vm, versioned := m.(model.Versioned)
+			var version int64
+			if versioned {
+				version = vm.GetVersion()
+			}
+			c.mu.Lock()
+			if c.topics[topic] {
+				c.gen++
+				c.store(tkey{table, key}, &entry{obj: m, raw: raw, topic: topic, versioned: versioned, version: version, gen: c.gen})
+				n++
+			}
+			c.mu.Unlock()
+		}
+	}
+	return n
+}
+
 // get returns the cached object of table and key.
 func (c *cache) get(table, key string) (model.Model, bool) {
 	c.mu.Lock()

@@ -72,6 +72,17 @@ type Config struct {
 	// controller sharing it (NewSyncLimit): a process-wide cap on
 	// concurrent full syncs. nil: no cap.
 	SyncLimit *SyncLimit
+	// StateFile, when set, is where the controller keeps its resume state
+	// ([controller] state_file; see state.go): a snapshot of its cache and
+	// the last seq applied per (publisher, epoch, topic), written
+	// atomically every StateInterval when something changed and at Close.
+	// At start an existing file of this host is loaded and the full sync
+	// skipped for publishers it can resume; a corrupt or foreign file is
+	// ignored with a warning.
+	StateFile string
+	// StateInterval is how often the state file is rewritten (0:
+	// DefaultStateInterval).
+	StateInterval time.Duration
 	// OnResync, when set, is called after every resync of a topic, on the
 	// goroutine that ran it. It must return quickly.
 	OnResync func(ResyncReport)

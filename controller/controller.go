@@ -58,6 +58,8 @@ type Controller struct {
 	rr         atomic.Uint64 // round robin over listeners
 	localPorts atomic.Pointer[[]string]
 	ready      atomic.Bool
+	state      *resumeState // nil without Config.StateFile
+	resumed    bool         // a state file was loaded at start
 
 	portMu sync.Mutex // serialises port changes (topology, status versions)
 	apMu   sync.Mutex // serialises active port writes
@@ -163,11 +165,33 @@ func (c *Controller) start(ctx context.Context, cfg Config, log *slog.Logger) er
 		return errors.New("controller: the NbApi has no publisher (built WithoutPublisher)")
 	}
 	c.cache.addTopic(model.DefaultTopic)
+	var doc *stateDoc
+	if cfg.StateFile == "" {
+		cfg.StateFile = cfg.Config.Controller().StateFile // [controller] state_file
+	}
+	if cfg.StateFile != "" {
+		c.state = newResumeState(cfg.StateFile, cfg.StateInterval)
+		c.state.startedAt = time.Now().UnixNano()
+		var why string
+		doc, why = loadState(cfg.StateFile, c.host)
+		switch {
+		case doc != nil:
+			c.restoreState(doc)
+			c.resumed = true
+			c.log.Info("state file loaded: resuming", "path", cfg.StateFile, "written", doc.Written,
+				"topics", len(doc.Topics), "positions", len(doc.Positions))
+		case why != "":
+			c.log.Warn("state file ignored: full sync", "path", cfg.StateFile, "reason", why)
+		}
+	}
 	c.sub, err = c.api.StartSubscriber(c.ctx, pubsub.SubscriberConfig{
-		OnEvent: c.handleEvent, OnGap: c.handleGap, Topics: []string{model.DefaultTopic}, Logger: c.log,
+		OnEvent: c.handleEvent, OnGap: c.handleGap, Topics: c.cache.topicList(), Logger: c.log,
 	})
 	if err != nil {
 		return fmt.Errorf("controller: %w", err)
+	}
+	if doc != nil {
+		c.giveResume()
 	}
 	if err := c.discover(cfg); err != nil {
 		return err
@@ -175,7 +199,11 @@ func (c *Controller) start(ctx context.Context, cfg Config, log *slog.Logger) er
 	if err := c.registerChassis(ctx); err != nil {
 		return err
 	}
-	if err := c.fullSync(ctx, ReasonStart); err != nil {
+	if doc != nil {
+		if err := c.resumeChecks(doc); err != nil {
+			return err
+		}
+	} else if err := c.fullSync(ctx, ReasonStart); err != nil {
 		return err
 	}
 	c.ready.Store(true)
@@ -278,6 +306,14 @@ func (c *Controller) run() {
 	}()
 	failed := map[string]string{}
 	delay := time.Duration(0)
+	var save clock.Timer
+	var saveC <-chan time.Time
+	if c.state != nil {
+		save = c.clk.NewTimer(c.state.every)
+		defer save.Stop()
+		saveC = save.C()
+		c.saveState(true)
+	}
 	for {
 		var wait time.Time
 		for c.ctx.Err() == nil {
@@ -332,6 +368,9 @@ func (c *Controller) run() {
 			return
 		case <-c.queue.wake:
 		case <-delayedC:
+		case <-saveC:
+			c.saveState(false)
+			save.Reset(c.state.every)
 		case <-periodicC:
 			c.requestAll(ReasonPeriodic)
 			periodic.Reset(jitter(c.syncEvery))
@@ -421,6 +460,9 @@ func (c *Controller) Close() error {
 		}
 		if c.api != nil {
 			errs = append(errs, c.api.Close())
+		}
+		if c.running {
+			c.saveState(true) // nothing changes any more
 		}
 		c.closeErr = errors.Join(errs...)
 		if c.closeErr != nil {

@@ -31,6 +31,12 @@ const (
 // and ignores the rest.
 func (c *Controller) handleEvent(ev pubsub.Event) {
 	u := ev.Update
+	if r := c.state; r != nil {
+		// Position, cache and the snapshot's copy in one order.
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.observeLocked(ev)
+	}
 	c.st.eventsIn.Add(1)
 	c.m.received.WithLabelValues(tableLabel(u.Table), actionLabel(u.Action)).Inc()
 	if c.contact.first(ev) {
@@ -91,6 +97,11 @@ func (c *Controller) record(rec EventRecord) {
 // gap names none.
 func (c *Controller) handleGap(g pubsub.Gap) {
 	c.st.gaps.Add(1)
+	if r := c.state; r != nil {
+		r.mu.Lock()
+		defer r.mu.Unlock() // the resync request is in the snapshot's pending topics
+		r.gapLocked(g)
+	}
 	c.m.gaps.WithLabelValues(string(g.Reason)).Inc()
 	c.log.Info("gap reported; resyncing", "gap", g.String())
 	if c.onGap != nil {
@@ -145,6 +156,18 @@ func (cs *contacts) first(ev pubsub.Event) bool {
 	}
 	s.topics[topic] = true
 	return m.Seq > 1
+}
+
+// seed marks the streams of a resumed publisher as seen: their first
+// event has seq > 1 by design; a loss is the subscriber's gap to report.
+func (cs *contacts) seed(id string, epoch uint64, topics []string) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	s := &stream{epoch: epoch, topics: map[string]bool{}}
+	for _, t := range topics {
+		s.topics[t] = true
+	}
+	cs.pubs[id] = s
 }
 
 // forgetPublisher drops a publisher's streams (it was disconnected).

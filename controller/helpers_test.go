@@ -151,13 +151,19 @@ type env struct {
 // "compute-1" on one memory NB DB; mod adjusts the controller's Config.
 func newEnv(t *testing.T, set [][3]string, mod func(*Config)) *env {
 	t.Helper()
+	return newEnvPub(t, fastZMQ(), set, mod)
+}
+
+// newEnvPub is newEnv with the neutron server's pub/sub driver.
+func newEnvPub(t *testing.T, pubDriver *zmq.Driver, set [][3]string, mod func(*Config)) *env {
+	t.Helper()
 	db := memory.New()
 	t.Cleanup(func() { require.NoError(t, db.Close()) })
 	e := &env{t: t, db: db, h: &history{}}
 	e.cfg = testConfig(t, "compute-1", set...)
 	var err error
 	e.api, err = nbapi.New(t.Context(), e.cfg, nbapi.RoleNeutronServer, nbapi.WithDB(db),
-		nbapi.WithPubSubDriver(fastZMQ()), nbapi.WithLogger(testLogger(t)))
+		nbapi.WithPubSubDriver(pubDriver), nbapi.WithLogger(testLogger(t)))
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, e.api.Close()) })
 	e.opts = Config{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -111,6 +112,13 @@ func (q *queue) nextDue(now time.Time) (topic string, e queued, ok bool, wait ti
 		}
 	}
 	return "", queued{}, false, wait
+}
+
+// topics returns the queued topics.
+func (q *queue) topics() []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return slices.Clone(q.order)
 }
 
 // pending returns the number of queued topics and of coalesced requests.
@@ -309,6 +317,9 @@ func (c *Controller) recordResync(rep ResyncReport) {
 		}
 		lvl("resynced topic", "topic", rep.Topic, "reason", rep.Reason, "added", r.Added, "updated", r.Updated,
 			"deleted", r.Deleted, "kept", r.Kept, "took", rep.Duration)
+	}
+	if c.state != nil {
+		c.state.changed.Add(1)
 	}
 	if c.onResync != nil {
 		c.onResync(rep)

@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"maps"
+	"slices"
 	"sync"
 
 	"github.com/dragonflow-go/dragonflow/discovery"
@@ -58,6 +60,13 @@ func (t *target) UnregisterPublisher(id string) error {
 	t.c.contact.forgetPublisher(id)
 	t.c.log.Info("disconnecting from publisher", "id", id)
 	return t.sub.UnregisterPublisher(id)
+}
+
+// ids returns the connected publishers' ids.
+func (t *target) ids() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Collect(maps.Keys(t.known))
 }
 
 // count is the number of connected publishers.

@@ -10,11 +10,11 @@ import (
 )
 
 // PubSub returns the driver [df] pub_sub_driver names, configured from cfg:
-// for zmq, a driver carrying the [df_zmq] CURVE keys when curve_enabled is
-// set; otherwise the registered driver. Errors name the option to fix.
+// for zmq, a driver built from [df_zmq] (replay buffer, CURVE keys when
+// curve_enabled is set); otherwise the registered driver. Errors name the option to fix.
 func PubSub(cfg *config.Config, log *slog.Logger) (pubsub.Driver, error) {
 	name := cfg.DF().PubSubDriver
-	if name == "zmq" && cfg.Curve().Enabled {
+	if name == "zmq" {
 		return ZMQ(cfg, log)
 	}
 	d, err := pubsub.Lookup(name)
@@ -24,17 +24,17 @@ func PubSub(cfg *config.Config, log *slog.Logger) (pubsub.Driver, error) {
 	return d, nil
 }
 
-// ZMQ builds a zmq driver from cfg: NULL security, or CURVE with the keys of
-// [df_zmq] when curve_enabled is set. A process that both binds and
+// ZMQ builds a zmq driver from cfg: the [df_zmq] replay buffer, and NULL
+// security or CURVE with the keys of [df_zmq] when curve_enabled is set. A process that both binds and
 // connects (a controller: PUB and SUB) needs both the server and the client
 // keys; one that lacks the keys of a socket it opens fails when it opens it
 // (zmq.ErrCurveConfig).
 func ZMQ(cfg *config.Config, log *slog.Logger) (*zmq.Driver, error) {
-	opts := []zmq.Option{}
+	cs := cfg.Curve()
+	opts := []zmq.Option{zmq.WithReplayBuffer(cs.ReplayEvents, cs.ReplayBytes)}
 	if log != nil {
 		opts = append(opts, zmq.WithLogger(log))
 	}
-	cs := cfg.Curve()
 	if !cs.Enabled {
 		return zmq.New(opts...), nil
 	}

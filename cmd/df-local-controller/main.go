@@ -35,7 +35,7 @@ func main() {
 }
 
 const usage = `Usage: df-local-controller [--config-file FILE]... [--admin-listen HOST:PORT] [--log-level LEVEL]
-                           [--history-file PATH]
+                           [--history-file PATH] [--state-file PATH]
 
 Runs the local controller of this host ([DEFAULT] host is its chassis id):
 
@@ -64,6 +64,12 @@ subscriber reports and every finished resync is appended to PATH as one
 JSON line (kind "event", "gap", "resync"; "start" when the process starts),
 written before the controller goes on, so a SIGKILL loses at most the line
 being written (fault tests read it).
+With --state-file (the [controller] state_file option), the controller keeps
+its cache and, per publisher, epoch and topic, the last seq it applied in PATH
+(written atomically every second when something changed, and at exit); a
+restart with the same PATH loads it and resumes from the publishers' replay
+buffers instead of downloading everything again (a resync only where the
+replay cannot cover). A corrupt or foreign file is ignored with a warning.
 SIGINT or SIGTERM stops it cleanly: its publisher row is revoked at once.
 The exit status is 1 on a configuration or start error, and when a part of
 the controller fails (subscriber, discovery, NB DB).
@@ -78,6 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Var(&files, "config-file", "configuration file to load (repeatable; later files override earlier ones)")
 	adminListen := fs.String("admin-listen", "", "host:port of the admin endpoint, overriding [controller] admin_listen (port 0: any free port)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	stateFile := fs.String("state-file", "", "keep the resume state (cache + last applied seqs) in this file and resume from it at start")
 	historyFile := fs.String("history-file", "", "append one JSON line per delivered event, gap and resync to this file (tests)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
@@ -102,7 +109,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if strings.TrimSpace(cfg.Host()) == "" {
 		return fmt.Errorf("[%s] %s is empty: set it to this host's name (the chassis id)", config.GroupDefault, config.OptHost)
 	}
-	ccfg := controller.Config{Config: cfg, Logger: log, AdminListen: *adminListen}
+	ccfg := controller.Config{Config: cfg, Logger: log, AdminListen: *adminListen, StateFile: *stateFile}
 	if *historyFile != "" {
 		h, err := openHistory(*historyFile, cfg.Host(), func(err error) { log.Warn("history", "err", err) })
 		if err != nil {

@@ -28,6 +28,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dragonflow-go/dragonflow/model"
 	"github.com/dragonflow-go/dragonflow/pubsub"
 )
 
@@ -40,6 +41,7 @@ const (
 	kOverflow
 	kTopics
 	kForget
+	kSeed
 )
 
 // item is one entry of the delivery queue.
@@ -69,7 +71,7 @@ type control struct {
 	ov     *overflow         // kOverflow
 	filter *prefixSet        // kTopics: the subscriptions from now on
 	forget func(string) bool // kTopics: tracker topics to forget
-	pubID  string            // kForget: publisher to forget
+	pubID  string            // kForget: publisher to forget; kSeed: to seed
 	ftopic string            // kEvent: the frame topic, when not the body's
 }
 
@@ -425,6 +427,8 @@ func (in *inbox) handle(it *item) {
 		}
 	case kForget:
 		in.tracker.Forget(it.ctl.pubID)
+	case kSeed:
+		in.seed(it.ctl.pubID, it.ctl.hb.epoch, it.ctl.hb.seqs)
 	}
 }
 
@@ -478,4 +482,18 @@ func (in *inbox) stats(st *SubscriberStats) {
 	st.BadMessages = in.badMessages.Load()
 	st.Heartbeats = in.heartbeats.Load()
 	st.Gaps = in.gaps.snapshot()
+}
+
+// seed sets the tracker's position of pub's topics to the resumed ones
+// (Subscriber.Resume): the next expected seq is last+1, so a replayed or
+// live event at or below it is refused as a duplicate and a jump beyond it
+// is a gap. A stream the tracker already follows further is left alone.
+func (in *inbox) seed(pub string, epoch uint64, seqs []topicSeq) {
+	dropped := in.tracker.Dropped
+	for _, ts := range seqs {
+		// Observe of the resumed event itself: it sets the baseline (a
+		// stream it already follows further refuses it as stale).
+		in.tracker.Observe(model.Meta{PublisherID: pub, Epoch: epoch, Seq: ts.seq}, ts.topic)
+	}
+	in.tracker.Dropped = dropped
 }

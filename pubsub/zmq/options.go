@@ -41,6 +41,8 @@ type options struct {
 	logger            *slog.Logger
 	disableHeartbeats bool
 	curve             *curveConfig // CURVE hook (curve.go): nil is NULL
+	replayPerTopic    int          // replay buffer (replay.go); 0: off
+	replayBytes       int
 }
 
 func defaultOptions() options {
@@ -57,6 +59,8 @@ func defaultOptions() options {
 		backoffMin:       DefaultBackoffMin,
 		backoffMax:       DefaultBackoffMax,
 		identity:         fmt.Sprintf("%s/%d", host, os.Getpid()),
+		replayPerTopic:   DefaultReplayPerTopic,
+		replayBytes:      DefaultReplayBytes,
 	}
 }
 
@@ -188,6 +192,18 @@ func WithLogger(l *slog.Logger) Option {
 // benchmarks of the bare data path.
 func WithoutHeartbeats() Option {
 	return func(o *options) { o.disableHeartbeats = true }
+}
+
+// WithReplayBuffer bounds a PUB's replay buffer (replay.go): per topic the
+// last perTopic messages, at most maxBytes across topics (the oldest
+// message goes first). A v2 subscriber that resumes gets the messages it
+// missed from it instead of resyncing. perTopic or maxBytes <= 0 turns the
+// buffer off (a resume then always falls back to the subscriber's gap).
+// Default: DefaultReplayPerTopic, DefaultReplayBytes.
+func WithReplayBuffer(perTopic, maxBytes int) Option {
+	return func(o *options) {
+		o.replayPerTopic, o.replayBytes = perTopic, maxBytes
+	}
 }
 
 // loggerOr returns l, the driver's logger, or a logger that discards.

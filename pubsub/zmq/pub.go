@@ -66,6 +66,9 @@ type Publisher struct {
 	pending map[net.Conn]struct{} // accepted, handshake running
 	routes  map[string][]*pubConn
 	hbPrev  map[string]uint64 // Sequencer.Last at the previous heartbeat
+	replay  *replayBuffer     // nil: off
+
+	resumes, replayed, resumeMisses counter
 
 	closeOnce sync.Once
 	published counter
@@ -101,6 +104,10 @@ func newPublisher(o options, cfg pubsub.PublisherConfig) (*Publisher, error) {
 		pending: map[net.Conn]struct{}{},
 		routes:  map[string][]*pubConn{},
 		hbPrev:  map[string]uint64{},
+		replay:  newReplayBuffer(o.replayPerTopic, o.replayBytes),
+	}
+	if cfg.WireMode != model.WireV2 {
+		p.replay = nil // no seqs on the wire: nothing to resume from
 	}
 	p.info = pubsub.Info{ID: cfg.ID, Epoch: cfg.Epoch, URI: advertisedURI(ep, ln, cfg.AdvertiseHost)}
 	timeout := cfg.PublishTimeout
@@ -138,13 +145,18 @@ func (p *Publisher) Publish(ctx context.Context, u model.DbUpdate) error {
 	if !ok {
 		route = p.routeLocked(topic)
 	}
-	if len(route) > 0 {
+	if len(route) > 0 || p.replay != nil {
 		msg := p.arena.message(topic, &u, &meta, p.mode)
-		w := waiter{d: p.sendWait, done: ctx.Done()}
-		for _, c := range route {
-			c.q.put(msg, &w)
+		if p.replay != nil {
+			p.replay.add(topic, meta.Seq, msg)
 		}
-		w.stop()
+		if len(route) > 0 {
+			w := waiter{d: p.sendWait, done: ctx.Done()}
+			for _, c := range route {
+				c.q.put(msg, &w)
+			}
+			w.stop()
+		}
 	}
 	p.mu.Unlock()
 	p.published.Add(1)
@@ -207,7 +219,9 @@ func (p *Publisher) Stats() PublisherStats {
 		DroppedBy: map[string]uint64{},
 	}
 	p.recent.into(st.DroppedBy)
+	st.Resumes, st.Replayed, st.ResumeMisses = p.resumes.Load(), p.replayed.Load(), p.resumeMisses.Load()
 	p.mu.Lock()
+	st.ReplayHeld, st.ReplayBytes, st.ReplayEvicted = p.replay.stats()
 	conns := append([]*pubConn(nil), p.conns...)
 	subs := make([][]string, len(conns))
 	for i, c := range conns {
@@ -319,6 +333,9 @@ func (p *Publisher) subscription(c *pubConn, subscribe bool, topic string) {
 	if changed {
 		clear(p.routes)
 		c.hbFull = true
+		if subscribe && len(c.resume) > 0 {
+			p.replayLocked(c)
+		}
 	}
 	p.mu.Unlock()
 	p.log.Debug("subscription", "peer", c.identity, "subscribe", subscribe, "topic", topic)
@@ -393,5 +410,58 @@ func (p *Publisher) queueHeartbeatLocked(c *pubConn, last map[string]uint64, ful
 	}
 	if msg != nil {
 		c.q.putCtrl(msg)
+	}
+}
+
+// resume records the positions a v2 subscriber sent (DFRESUME): for its
+// topics not yet subscribed on c, replayed when a subscription matches them
+// (replayLocked). Positions of another publisher or epoch are ignored, and
+// so are topics already subscribed (their live events may already be queued
+// on c: a replay could not go before them).
+func (p *Publisher) resume(c *pubConn, data []byte) error {
+	hb, err := parseHeartbeat(data)
+	if err != nil {
+		return fmt.Errorf("zmq: resume: %w", err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if hb.pubID != p.info.ID || hb.epoch != p.info.Epoch || p.replay == nil {
+		p.resumeMisses.Add(uint64(len(hb.seqs)))
+		p.log.Info("resume refused: other incarnation or no replay buffer", "peer", c.identity,
+			"epoch", hb.epoch, "topics", len(hb.seqs))
+		return nil
+	}
+	if c.resume == nil {
+		c.resume = map[string]uint64{}
+	}
+	for _, ts := range hb.seqs {
+		if c.subs.match(ts.topic) || len(c.resume) >= maxResumeTopics {
+			p.resumeMisses.Add(1)
+			continue
+		}
+		c.resume[ts.topic] = ts.seq
+	}
+	return nil
+}
+
+// replayLocked queues on c, before any new event, the buffered messages of
+// every recorded resume topic its subscriptions now match. p.mu is held.
+func (p *Publisher) replayLocked(c *pubConn) {
+	for topic, last := range c.resume {
+		if !c.subs.match(topic) {
+			continue
+		}
+		delete(c.resume, topic)
+		msgs, ok := p.replay.since(topic, last)
+		if !ok {
+			p.resumeMisses.Add(1)
+			p.log.Info("resume not covered by the replay buffer: the subscriber will see a gap",
+				"peer", c.identity, "topic", topic, "last", last)
+			continue
+		}
+		p.resumes.Add(1)
+		p.replayed.Add(uint64(len(msgs)))
+		c.q.putBulk(msgs)
+		p.log.Debug("replayed", "peer", c.identity, "topic", topic, "after", last, "events", len(msgs))
 	}
 }

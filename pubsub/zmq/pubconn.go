@@ -41,6 +41,7 @@ type pubConn struct {
 	// Guarded by p.mu.
 	subs   *prefixSet
 	hbFull bool
+	resume map[string]uint64 // DFRESUME positions not yet subscribed
 
 	// Writer-owned.
 	lastWarn, lastHB time.Time
@@ -128,6 +129,12 @@ func (c *pubConn) command(f zmtp.Frame) error {
 		c.dc.readTimeout = c.p.o.peerTimeout
 	case zmtp.CmdError:
 		return errors.Join(zmtp.ErrPeerError, errors.New(zmtp.ParseError(cmd.Data)))
+	case cmdResume:
+		if c.v2 {
+			if err := c.p.resume(c, cmd.Data); err != nil {
+				c.p.log.Warn("resume dropped", "peer", c.identity, "err", err)
+			}
+		}
 	}
 	return nil
 }

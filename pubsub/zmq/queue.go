@@ -145,6 +145,28 @@ func (q *sendQueue) put(m []byte, w *waiter) bool {
 	return true
 }
 
+// putBulk queues replayed data messages at once, beyond the bound if need
+// be (they are bounded by the replay buffer); false when the queue is
+// closed.
+func (q *sendQueue) putBulk(ms [][]byte) bool {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return false
+	}
+	for _, m := range ms {
+		q.push(m, false)
+	}
+	q.enq += uint64(len(ms))
+	wake := q.idle
+	q.idle = false
+	q.mu.Unlock()
+	if wake {
+		q.signal()
+	}
+	return true
+}
+
 func (q *sendQueue) refuseLocked() bool {
 	q.dropped++
 	q.episode++

@@ -49,6 +49,14 @@ type PublisherStats struct {
 	// Reconnects counts a PUSH's connections after the first.
 	Reconnects uint64
 	Conns      []ConnStats
+	// Resumes counts topics of resuming subscribers replayed from the
+	// replay buffer, Replayed the messages that took; ResumeMisses the
+	// topics it could not cover (other epoch, evicted, already subscribed).
+	Resumes, Replayed, ResumeMisses uint64
+	// ReplayHeld and ReplayBytes are what the replay buffer holds;
+	// ReplayEvicted counts messages it let go.
+	ReplayHeld, ReplayBytes int
+	ReplayEvicted           uint64
 }
 
 // SubscriberStats are a subscriber's counters (SUB and PULL).
@@ -71,7 +79,10 @@ type SubscriberStats struct {
 	// Connects counts handshakes completed, Reconnects those after the first
 	// of an endpoint; Rejected refused peers and broken framing by reason.
 	Connects, Reconnects uint64
-	Rejected             map[string]uint64
+	// ResumesSent counts publishers given resume positions (Resume) that
+	// were sent on a connection.
+	ResumesSent uint64
+	Rejected    map[string]uint64
 	// Endpoints lists the registered publishers (SUB) and their state.
 	Endpoints []EndpointStats
 }

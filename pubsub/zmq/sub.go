@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -56,6 +57,9 @@ type Subscriber struct {
 	topics    *prefixSet
 	endpoints map[string]*runner
 	live      map[*subConn]struct{}
+	resume    map[string]resumePos // Resume positions not yet sent
+
+	resumesSent counter
 
 	closeOnce            sync.Once
 	connects, reconnects counter
@@ -81,6 +85,7 @@ func newSubscriber(o options, cfg pubsub.SubscriberConfig) *Subscriber {
 		topics:    topics,
 		endpoints: map[string]*runner{},
 		live:      map[*subConn]struct{}{},
+		resume:    map[string]resumePos{},
 	}
 	s.pingWG.Add(1)
 	s.pingTimer = time.AfterFunc(o.heartbeat, s.ping)
@@ -192,6 +197,40 @@ func (s *Subscriber) UnregisterPublisher(publisherID string) error {
 	return nil
 }
 
+// resumePos is what Resume was given for one publisher.
+type resumePos struct {
+	epoch uint64
+	seqs  map[string]uint64
+}
+
+// Resume gives the positions this subscriber resumes from for publisherID:
+// per topic, the last seq applied in the publisher's epoch. Call it before
+// RegisterPublisher (a later call applies to the next connection to that
+// publisher). The next connection to it seeds the tracker with them (what
+// is at or below a position is refused as a duplicate, a jump beyond it is
+// a gap) and, if the publisher is v2, sends them (DFRESUME, see replay.go)
+// before its subscriptions, so the publisher replays what was missed from
+// its replay buffer, or nothing — then the gap the tracker reports is the
+// fallback. Positions are used once.
+func (s *Subscriber) Resume(publisherID string, epoch uint64, lastSeq map[string]uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return pubsub.ErrClosed
+	}
+	s.resume[publisherID] = resumePos{epoch: epoch, seqs: maps.Clone(lastSeq)}
+	return nil
+}
+
+// takeResume returns and forgets the positions of publisherID.
+func (s *Subscriber) takeResume(publisherID string) (resumePos, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.resume[publisherID]
+	delete(s.resume, publisherID)
+	return r, ok
+}
+
 // Done is closed once Close has returned.
 func (s *Subscriber) Done() <-chan struct{} { return s.done }
 
@@ -230,6 +269,7 @@ func (s *Subscriber) Stats() SubscriberStats {
 	var st SubscriberStats
 	s.in.stats(&st)
 	st.Connects, st.Reconnects = s.connects.Load(), s.reconnects.Load()
+	st.ResumesSent = s.resumesSent.Load()
 	st.Rejected = s.rejected.snapshot()
 	s.mu.Lock()
 	for _, r := range s.endpoints {
@@ -418,6 +458,17 @@ func (r *runner) session(log *slog.Logger) error {
 		}}})
 		src.flush()
 	}
+	if pos, ok := r.s.takeResume(r.ep.PublisherID); ok {
+		// Seed first (the inbox runs items in order: before any event of
+		// this connection), then ask for the replay before subscribing.
+		r.s.in.post(item{kind: kSeed, ctl: &control{pubID: r.ep.PublisherID,
+			hb: heartbeat{pubID: r.ep.PublisherID, epoch: pos.epoch, seqs: seqList(pos.seqs)}}})
+		if c.v2 && len(pos.seqs) > 0 {
+			c.send(appendResume(nil, r.ep.PublisherID, pos.epoch, pos.seqs))
+			r.s.resumesSent.Add(1)
+		}
+		log.Info("resuming", "epoch", pos.epoch, "topics", len(pos.seqs), "sent", c.v2)
+	}
 	if !r.s.attach(c) {
 		return pubsub.ErrClosed
 	}
@@ -431,4 +482,12 @@ func (r *runner) session(log *slog.Logger) error {
 		log.Warn("publisher connection cut: protocol error", "reason", zmtp.Reason(err), "err", err)
 	}
 	return err
+}
+
+func seqList(m map[string]uint64) []topicSeq {
+	out := make([]topicSeq, 0, len(m))
+	for t, s := range m {
+		out = append(out, topicSeq{t, s})
+	}
+	return out
 }
