@@ -52,6 +52,9 @@ type Listener struct {
 	PPID int    `json:"ppid"`
 	// Timestamp is the last heartbeat, Unix time in seconds.
 	Timestamp float64 `json:"timestamp"`
+	// Admin is the host:port of the neutron server's admin endpoint (a v2
+	// addition, omitted when unset), where dfctl status finds it.
+	Admin string `json:"admin,omitempty"`
 }
 
 // Table implements Model.

@@ -52,7 +52,8 @@ func (h *heartbeat) register(ctx context.Context) error {
 }
 
 func (h *heartbeat) write(ctx context.Context, lease nb.LeaseID) error {
-	row := model.Listener{ID: h.l.cfg.Host, PPID: os.Getpid(), Timestamp: model.UnixSeconds(time.Now())}
+	row := model.Listener{ID: h.l.cfg.Host, PPID: os.Getpid(), Timestamp: model.UnixSeconds(time.Now()),
+		Admin: h.l.cfg.Admin}
 	data, err := json.Marshal(&row)
 	if err != nil {
 		return fmt.Errorf("neutron: listener: encode row: %w", err)

@@ -44,6 +44,9 @@ type ListenerConfig struct {
 	Nb *nbapi.NbApi
 	// Host is [DEFAULT] host: the listener row's id and topic suffix.
 	Host string
+	// Admin is the process's admin endpoint (host:port), written in the
+	// listener row so dfctl status finds it; "" for none.
+	Admin string
 	// SubscribeRoles are [neutron] subscribe_roles: the roles whose
 	// publishers are discovered and connected (default local-controller).
 	SubscribeRoles []string

@@ -86,7 +86,7 @@ func (m *mainProc) start(ctx context.Context, exe string, args []string, stderr 
 	}
 	// The listener outlives ctx: stop closes it after the workers.
 	m.lis, err = neutron.StartListener(context.WithoutCancel(ctx), neutron.ListenerConfig{
-		Nb: m.nb, Host: settings.Host, SubscribeRoles: roles, TTL: df.PublisherTimeout,
+		Nb: m.nb, Host: settings.Host, Admin: m.adm.Addr(), SubscribeRoles: roles, TTL: df.PublisherTimeout,
 		SyncInterval: df.DBSyncTime, Logger: m.log,
 	})
 	if err != nil {

@@ -61,12 +61,36 @@ func collectStatus(ctx context.Context, d nb.Driver, timeout time.Duration) ([]s
 	if err != nil {
 		return nil, err
 	}
-	rows := make([]statusRow, len(kvs))
-	done := make(chan struct{}, len(kvs))
-	for i, kv := range kvs {
-		rows[i].Publisher = decodePublisher(kv)
+	rows := make([]statusRow, 0, len(kvs))
+	admins := make([]string, 0, len(kvs))
+	seen := map[string]bool{}
+	for _, kv := range kvs {
 		var p model.Publisher
 		_ = json.Unmarshal(kv.Value, &p)
+		rows = append(rows, statusRow{Publisher: decodePublisher(kv)})
+		admins = append(admins, p.Admin)
+		seen[p.Admin] = p.Admin != ""
+	}
+	// Subscribers that publish nothing of their own on the network (a
+	// neutron server whose workers go through the publisher service) are
+	// found through their listener row.
+	lkvs, _, err := d.List(ctx, model.TableListener, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, kv := range lkvs {
+		var l model.Listener
+		if json.Unmarshal(kv.Value, &l) != nil || seen[l.Admin] {
+			continue
+		}
+		seen[l.Admin] = l.Admin != ""
+		rows = append(rows, statusRow{Publisher: publisherRow{ID: "listener/" + kv.Key, Role: model.RoleNeutronServer,
+			Host: l.ID}})
+		admins = append(admins, l.Admin)
+	}
+	done := make(chan struct{}, len(rows))
+	for i := range rows {
+		p := struct{ Admin string }{admins[i]}
 		go func() { // one request per process, all at once; each bounded by timeout
 			defer func() { done <- struct{}{} }()
 			if p.Admin == "" {
@@ -83,7 +107,7 @@ func collectStatus(ctx context.Context, d nb.Driver, timeout time.Duration) ([]s
 			rows[i].Status = &st
 		}()
 	}
-	for range kvs {
+	for range rows {
 		<-done
 	}
 	sort.Slice(rows, func(a, b int) bool {

@@ -31,6 +31,26 @@ func TestDemoScenario(t *testing.T) {
 	require.NoError(t, a.Demo(t.Context()), out.String())
 	require.Contains(t, out.String(), "demo passed")
 	t.Log("\n" + out.String())
+
+	// dfctl status: every process, publishers and the neutron server's
+	// listener, answers with its figures.
+	js, err := dfctl(t, a, "status", "--json")
+	require.NoError(t, err, js)
+	var rows []struct {
+		Status *admin.Status `json:"status"`
+		Error  string        `json:"error"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(js), &rows), js)
+	roles := map[string]int{}
+	for _, r := range rows {
+		require.NotNil(t, r.Status, "every process answers: %s", r.Error)
+		roles[r.Status.Role]++
+	}
+	require.Equal(t, map[string]int{"publisher-service": 1, "neutron-server": 1, "local-controller": 3}, roles)
+	table, err := dfctl(t, a, "status")
+	require.NoError(t, err, table)
+	require.Contains(t, table, "LAST GAP")
+	t.Log("\n" + table)
 }
 
 // Two neutron servers, each with its listener: the controllers spread the
