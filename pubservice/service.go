@@ -242,6 +242,17 @@ func (svc *Service) SocketURI() string { return "ipc://" + svc.socket }
 // Lease is the NB DB lease of the service's publisher row (0 while lost).
 func (svc *Service) Lease() nb.LeaseID { return svc.reg.Lease() }
 
+// Registered reports whether the service's publisher row is held by a live
+// lease (false while it is being re-registered, and after Close).
+func (svc *Service) Registered() bool {
+	select {
+	case <-svc.reg.Done():
+		return false
+	default:
+		return !svc.reg.Stats().Lost
+	}
+}
+
 // Subscribers is the number of subscribers connected to the PUB.
 func (svc *Service) Subscribers() int { return svc.pub.Subscribers() }
 

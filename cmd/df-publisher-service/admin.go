@@ -51,6 +51,14 @@ func serveAdmin(adm *admin.Server, svc *pubservice.Service, s config.RoleSetting
 			func(st pubservice.Stats) uint64 { return st.Pub.Dropped }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "df_publisher_subscribers", Help: "Subscriber connections.",
 			ConstLabels: labels}, func() float64 { return float64(svc.Subscribers()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "df_publisher_registered",
+			Help: "1 while the service's publisher holds a live registration in the NB DB.", ConstLabels: labels},
+			func() float64 {
+				if svc.Registered() {
+					return 1
+				}
+				return 0
+			}),
 	)
 	adm.Serve()
 }

@@ -114,6 +114,7 @@ publisher_multiproc_socket = %s
 	require.True(t, st.Ready)
 	metrics := httpGet(t, "http://"+row.Admin+"/metrics")
 	require.Contains(t, metrics, "df_publisher_subscribers")
+	require.Contains(t, metrics, `df_publisher_registered{driver="zmq",role="publisher-service"} 1`)
 
 	cancel()
 	select {
