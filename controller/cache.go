@@ -200,6 +200,7 @@ func (c *cache) apply(u model.DbUpdate) (Outcome, int64) {
 		return Tombstoned, version
 	}
 	c.gen++
+	// raw is a copy: u.Value is borrowed (SubscriberConfig.Borrow).
 	c.store(k, &entry{obj: m, raw: bytes.Clone(u.Value), topic: topic, versioned: versioned, version: version, gen: c.gen})
 	return Applied, version
 }

@@ -184,8 +184,13 @@ func (c *Controller) start(ctx context.Context, cfg Config, log *slog.Logger) er
 			c.log.Warn("state file ignored: full sync", "path", cfg.StateFile, "reason", why)
 		}
 	}
+	// Borrow: handleEvent keeps nothing of an event's bytes past its
+	// return — the cache decodes the Value (json.Unmarshal copies) and
+	// stores bytes.Clone(u.Value); records, positions and resync
+	// requests keep strings only, which Borrow never reuses.
 	c.sub, err = c.api.StartSubscriber(c.ctx, pubsub.SubscriberConfig{
 		OnEvent: c.handleEvent, OnGap: c.handleGap, Topics: c.cache.topicList(), Logger: c.log,
+		Borrow: true,
 	})
 	if err != nil {
 		return fmt.Errorf("controller: %w", err)

@@ -136,6 +136,8 @@ func StartListener(ctx context.Context, cfg ListenerConfig) (*Listener, error) {
 		return nil, err
 	}
 	l.hb = hb
+	// No Borrow: onEvent hands the Event to the run goroutine (l.events),
+	// which reads Update.Value after onEvent returned.
 	sub, err := l.nb.StartSubscriber(ctx, pubsub.SubscriberConfig{
 		OnEvent: l.onEvent, OnGap: l.onGap, Topics: []string{l.topic}, Logger: l.log,
 	})

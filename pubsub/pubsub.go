@@ -208,6 +208,23 @@ type SubscriberConfig struct {
 	// Hosts are broker addresses for broker drivers.
 	Hosts  []string
 	Logger *slog.Logger
+	// Borrow lends events to OnEvent instead of giving them away, for a
+	// receiver that does not keep them: the driver may then reuse their
+	// memory and deliver without garbage per event. With Borrow, every
+	// byte slice in an Event (Update.Value) is valid only until the
+	// OnEvent call that received it returns: after that the driver
+	// writes other events' bytes into it. A receiver that keeps a Value,
+	// or a slice of it, past its OnEvent — stored, or handed to another
+	// goroutine — must copy it first (bytes.Clone); so must one that
+	// hands the Event itself on. Decoding the Value (e.g. json.Unmarshal)
+	// before OnEvent returns is fine. Strings in the Event (table, key,
+	// action, topic, publisher id, endpoint) stay valid for ever: they
+	// never alias reused memory. Gaps are unaffected.
+	//
+	// Borrow is a permission, not a request: a driver that does not
+	// support it ignores it and delivers owned events, which is always
+	// correct. Drivers that support it: zmq.
+	Borrow bool
 }
 
 // DefaultQueueSize is the subscriber delivery queue bound when unset.

@@ -18,7 +18,8 @@ import (
 // PublisherConfig{ListenURI "tcp://127.0.0.1:0", WireMode v2}; a subscriber
 // from NewSubscriber, then RegisterTopic("D") and RegisterPublisher with the
 // publisher's id and Info().URI. Gaps the subscriber reports are passed to
-// the sink as reported loss.
+// the sink as reported loss. Subscribers set SubscriberConfig.Borrow: the
+// sink keeps nothing of an event past OnEvent, as the local controller.
 //
 // A broker driver (etcd, redis, nats: see brokers) has no ListenURI: the
 // first StartPublisher starts its broker on loopback (embedded etcd,
@@ -172,6 +173,10 @@ func (d *Driver) StartSubscriber(ctx context.Context, addr string, sink Sink) (S
 		OnGap:  func(g pubsub.Gap) { sink.Gap(g.Lost) },
 		Hosts:  hosts,
 		Logger: d.logger,
+		// The sink keeps nothing of an event past OnEvent (a kind and a
+		// time), so events may be lent: drivers that support it reuse
+		// their memory (see borrowHonoured), the others ignore it.
+		Borrow: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bench: %s: new subscriber: %w", d.name, err)
@@ -184,6 +189,10 @@ func (d *Driver) StartSubscriber(ctx context.Context, addr string, sink Sink) (S
 	}
 	return sub, nil
 }
+
+// borrowHonoured lists the drivers that honour SubscriberConfig.Borrow
+// (the others deliver owned events), for the report's transport notes.
+var borrowHonoured = map[string]bool{"zmq": true}
 
 // closeAfter closes sub after a failed start and returns err (joined with
 // the close error, if any).

@@ -96,6 +96,16 @@ func brokerOf(tr Transport) string {
 	return ""
 }
 
+// noteOf is what the report says about how tr's subscribers are set up
+// ("" when nothing is special).
+func noteOf(tr Transport) string {
+	if t, ok := tr.(*Driver); ok && borrowHonoured[t.name] {
+		return "subscribers use pubsub.SubscriberConfig.Borrow (OnEvent does not retain events), " +
+			"as the local controller does: Values are lent until OnEvent returns and their memory is reused"
+	}
+	return ""
+}
+
 // notApplicable is why scenario cannot apply to tr ("" when it can).
 func notApplicable(tr Transport, scenario string) string {
 	if na, ok := tr.(NotApplicable); ok {
@@ -126,6 +136,12 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 				rep.Brokers = map[string]string{}
 			}
 			rep.Brokers[t.Name()] = about
+		}
+		if note := noteOf(t); note != "" {
+			if rep.Notes == nil {
+				rep.Notes = map[string]string{}
+			}
+			rep.Notes[t.Name()] = note
 		}
 	}
 	defer func() { rep.Machine.LoadAfter = loadAvg() }()

@@ -161,6 +161,14 @@ func (r *Report) machineSection(b *bytes.Buffer) {
 			}
 		}
 	}
+	if len(r.Notes) > 0 {
+		b.WriteString("* transport notes:\n")
+		for _, t := range r.Transports {
+			if note := r.Notes[t]; note != "" {
+				fmt.Fprintf(b, "  * %s: %s\n", t, note)
+			}
+		}
+	}
 	var errs []string
 	for _, res := range r.Results {
 		if res.Error != "" {

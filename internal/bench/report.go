@@ -22,6 +22,9 @@ type Report struct {
 	Drain      float64   `json:"drain_s"`
 	// Brokers says, per broker transport, what broker it ran against.
 	Brokers map[string]string `json:"brokers,omitempty"`
+	// Notes says, per transport, how its subscribers are set up when that
+	// differs from the default (e.g. borrowed events).
+	Notes   map[string]string `json:"notes,omitempty"`
 	Results []Result          `json:"results"`
 }
 

@@ -36,10 +36,14 @@ func benchUpdate() model.DbUpdate {
 		Value: []byte(`{"id":"5b1f3c2e-8a7d-4e0f-9c61-2d4b7a9e1f03","name":"` + strings.Repeat("p", 150) + `","mac":"fa:16:3e:00:00:01"}`)}
 }
 
-func BenchmarkPubSub1to1(b *testing.B)  { benchDriver(b, 1) }
-func BenchmarkPubSub1to50(b *testing.B) { benchDriver(b, 50) }
-func BenchmarkRawTCP1to1(b *testing.B)  { benchRaw(b, 1) }
-func BenchmarkRawTCP1to50(b *testing.B) { benchRaw(b, 50) }
+func BenchmarkPubSub1to1(b *testing.B)  { benchDriver(b, 1, false) }
+func BenchmarkPubSub1to50(b *testing.B) { benchDriver(b, 50, false) }
+
+// The same with SubscriberConfig.Borrow (the callback keeps nothing).
+func BenchmarkPubSub1to1Borrow(b *testing.B)  { benchDriver(b, 1, true) }
+func BenchmarkPubSub1to50Borrow(b *testing.B) { benchDriver(b, 50, true) }
+func BenchmarkRawTCP1to1(b *testing.B)        { benchRaw(b, 1) }
+func BenchmarkRawTCP1to50(b *testing.B)       { benchRaw(b, 50) }
 
 // report waits until every subscriber has its n events (or accounted
 // losses, or no progress for a second) and reports the delivery rate up to
@@ -76,7 +80,7 @@ func stampLast(n, want uint64, last *atomic.Int64) {
 	}
 }
 
-func benchDriver(b *testing.B, subs int) {
+func benchDriver(b *testing.B, subs int, borrow bool) {
 	d := zmq.New(zmq.WithoutHeartbeats())
 	ctx := context.Background()
 	pi, err := d.NewPublisher(ctx, pubsub.PublisherConfig{ID: "bench", Epoch: 1, ListenURI: "tcp://127.0.0.1:0"})
@@ -92,6 +96,7 @@ func benchDriver(b *testing.B, subs int) {
 			OnEvent: func(pubsub.Event) { stampLast(delivered.Add(1), uint64(b.N*subs), &last) },
 			OnGap:   func(g pubsub.Gap) { lost.Add(g.Lost) },
 			Topics:  []string{model.DefaultTopic},
+			Borrow:  borrow,
 		})
 		if err != nil {
 			b.Fatal(err)

@@ -51,6 +51,9 @@ type bodyDecoder struct {
 	// (see valueSlab.clone).
 	vals  valueSlab
 	ahead int
+	// slab is the borrowed slab the last decoded Value is in (borrowed
+	// mode only; nil otherwise).
+	slab *slab
 }
 
 // span is a run of body bytes that tends to repeat from one event of a
@@ -89,6 +92,7 @@ func (sp *span) keep(b []byte, from, to int) {
 // decode sets u and m to what model.DecodeBody(b) returns, decoding in
 // place (events are large; copying them costs).
 func (d *bodyDecoder) decode(b []byte, u *model.DbUpdate, m *model.Meta) error {
+	d.slab = nil
 	if d.fast(b, u, m) {
 		return nil
 	}
@@ -141,7 +145,11 @@ func (d *bodyDecoder) fast(b []byte, u *model.DbUpdate, m *model.Meta) bool {
 	}
 	u.Action = d.mid.s1
 	if !valueNil {
-		u.Value = d.vals.clone(value, d.ahead)
+		if d.vals.pool != nil {
+			u.Value, d.slab = d.vals.lend(value, d.ahead)
+		} else {
+			u.Value = d.vals.clone(value, d.ahead)
+		}
 	}
 	if !d.tail.nil1 {
 		u.Topic = d.tail.s1

@@ -52,6 +52,9 @@ type item struct {
 	// topic (what subscriptions match) when it differs from the body's
 	// (never with our publishers: the field stays out of every item).
 	ctl *control
+	// slab: the borrowed slab the event's Value is in (borrowed mode), to
+	// release once OnEvent returned or the event was dropped; else nil.
+	slab *slab
 }
 
 // frameTopic is the topic subscriptions match an event item by.
@@ -121,6 +124,10 @@ type inbox struct {
 	onEvent func(pubsub.Event)
 	onGap   func(pubsub.Gap)
 	limit   int
+	// borrow: events are lent to OnEvent (SubscriberConfig.Borrow); their
+	// Values come from slabs, which go back to the sources once delivered.
+	borrow bool
+	slabs  slabFree
 
 	mu      sync.Mutex
 	items   []item
@@ -159,6 +166,7 @@ func newInbox(log *slog.Logger, cfg pubsub.SubscriberConfig, wait time.Duration,
 		onEvent: cfg.OnEvent,
 		onGap:   cfg.OnGap,
 		limit:   limit,
+		borrow:  cfg.Borrow,
 		wait:    wait,
 		wake:    make(chan struct{}, 1),
 		stopped: make(chan struct{}),
@@ -235,6 +243,9 @@ func (in *inbox) push(src *source, force bool) {
 					}
 					src.ov.record(it)
 					dropped++
+					if it.slab != nil {
+						in.slabs.release(it.slab, 1)
+					}
 				}
 				continue
 			}
@@ -366,6 +377,10 @@ func (in *inbox) run() {
 		in.idle = false
 		in.mu.Unlock()
 		taken = 0
+		// Borrowed mode: the Values of consecutive events of one slab are
+		// released together once their OnEvent calls returned.
+		var lent *slab
+		var nlent int64
 		for i := range batch {
 			if in.stop.Load() {
 				return
@@ -375,6 +390,15 @@ func (in *inbox) run() {
 				taken++
 			}
 			in.handle(it)
+			if it.slab != nil {
+				if it.slab != lent {
+					if lent != nil {
+						in.slabs.release(lent, nlent)
+					}
+					lent, nlent = it.slab, 0
+				}
+				nlent++
+			}
 			if taken == releaseEvery {
 				// Give the room back as we go, not only after the batch.
 				in.mu.Lock()
@@ -382,6 +406,9 @@ func (in *inbox) run() {
 				in.mu.Unlock()
 				taken = 0
 			}
+		}
+		if lent != nil {
+			in.slabs.release(lent, nlent)
 		}
 		clear(batch)
 	}

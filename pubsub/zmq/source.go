@@ -53,7 +53,11 @@ type source struct {
 }
 
 func newSource(in *inbox, log *slog.Logger, pubID, endpoint string, v2peer bool) *source {
-	return &source{in: in, log: log, pubID: pubID, endpoint: endpoint, v2: v2peer}
+	s := &source{in: in, log: log, pubID: pubID, endpoint: endpoint, v2: v2peer}
+	if in.borrow {
+		s.dec.vals.pool = &in.slabs
+	}
+	return s
 }
 
 // flush hands the batch to the inbox.
@@ -68,6 +72,7 @@ func (s *source) flush() {
 func (s *source) close() {
 	s.countReceived()
 	s.in.push(s, true)
+	s.dec.vals.retire()
 }
 
 func (s *source) countReceived() {
@@ -145,6 +150,7 @@ func (s *source) message(body []byte) {
 		return
 	}
 	s.nreceived++
+	it.slab = s.dec.slab
 	it.ev.Endpoint = s.endpoint
 	it.ev.Authenticated = s.authenticated
 	if string(s.topic) != it.ev.Update.TopicOrDefault() {
