@@ -126,6 +126,7 @@ func clientOptions(host string, o Options) (*goredis.Options, error) {
 	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	opt.ContextTimeoutEnabled = true
 	opt.DialTimeout = o.DialTimeout
+	opt.DialerRetries = 1 // fail fast; reconnects and failover are the driver's (see the cluster options)
 	return opt, nil
 }
 
@@ -194,9 +195,13 @@ func dial(ctx context.Context, hosts []string, o Options) (*conn, error) {
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
 		ContextTimeoutEnabled:    true,
 		DialTimeout:              o.DialTimeout,
-		Username:                 opts[first].Username,
-		Password:                 opts[first].Password,
-		TLSConfig:                opts[first].TLSConfig,
+		// One dial per attempt: go-redis would otherwise retry a dead node 5
+		// times with backoff inside the publish bound, leaving no time to
+		// fail over to a live master (the driver does its own failover).
+		DialerRetries: 1,
+		Username:      opts[first].Username,
+		Password:      opts[first].Password,
+		TLSConfig:     opts[first].TLSConfig,
 	}
 	for _, opt := range opts {
 		if opt.Network == "unix" {
