@@ -62,7 +62,7 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func startCluster(t *testing.T, o aio.Options, topics []string) *cluster {
+func startCluster(t *testing.T, o aio.Options, topics []string, extraArgs ...func(c *cluster, name string) []string) *cluster {
 	t.Helper()
 	c := &cluster{t: t, dir: t.TempDir(), topics: topics, out: &testutil.LockedBuffer{}}
 	o.DataDir = filepath.Join(c.dir, "aio")
@@ -77,7 +77,13 @@ func startCluster(t *testing.T, o aio.Options, topics []string) *cluster {
 		o.DBSyncTime = 30 * time.Minute // repairs must come from gaps, not the safety net
 	}
 	o.ReadyTimeout = 90 * time.Second
-	o.ControllerArgs = func(name string) []string { return []string{"--history-file", c.histPath(name)} }
+	o.ControllerArgs = func(name string) []string {
+		args := []string{"--history-file", c.histPath(name)}
+		for _, f := range extraArgs {
+			args = append(args, f(c, name)...)
+		}
+		return args
+	}
 	a, err := aio.Start(t.Context(), o, c.out)
 	require.NoError(t, err, "all-in-one output:\n%s", c.out.String())
 	c.a = a

@@ -13,7 +13,6 @@ import (
 
 	"github.com/dragonflow-go/dragonflow/internal/admin"
 	"github.com/dragonflow-go/dragonflow/internal/aio"
-	"github.com/dragonflow-go/dragonflow/internal/testutil"
 )
 
 // Scenario 2: a controller process is killed with -9 mid-stream and
@@ -26,39 +25,6 @@ func TestResumeAfterSubscriberKill(t *testing.T) {
 	t.Run("not-covered", func(t *testing.T) {
 		resumeScenario(t, "2b controller kill -9 + resume (buffer too small: fallback)", "50")
 	})
-}
-
-// startResumeCluster is startCluster with a --state-file per controller.
-func startResumeCluster(t *testing.T, o aio.Options, topics []string) *cluster {
-	t.Helper()
-	c := &cluster{t: t, dir: t.TempDir(), topics: topics, out: &testutil.LockedBuffer{}}
-	o.DataDir = filepath.Join(c.dir, "aio")
-	o.BinDir = binDir
-	o.DBAddr = "127.0.0.1:0"
-	o.RestListen = freeAddr(t)
-	o.Selective = true
-	o.PublisherTimeout = 3 * time.Second
-	o.DBSyncTime = 30 * time.Minute
-	o.ReadyTimeout = 90 * time.Second
-	o.ControllerArgs = func(name string) []string {
-		return []string{"--history-file", c.histPath(name), "--state-file", statePath(c, name)}
-	}
-	a, err := aio.Start(t.Context(), o, c.out)
-	require.NoError(t, err, "all-in-one output:\n%s", c.out.String())
-	c.a = a
-	t.Cleanup(func() {
-		if err := a.Close(); err != nil {
-			t.Logf("close the all-in-one: %v", err)
-		}
-		if t.Failed() {
-			for _, p := range a.Processes() {
-				t.Logf("=== log of %s (%s)\n%s", p.Name(), p.LogPath(), tail(p.LogPath(), 30))
-			}
-		}
-	})
-	c.w = newWriter(t, a, c.dir)
-	c.localPorts()
-	return c
 }
 
 func statePath(c *cluster, name string) string { return filepath.Join(c.dir, name+".state.json") }
@@ -93,7 +59,9 @@ func resumeScenario(t *testing.T, name, buffer string) {
 		require.NoError(t, os.WriteFile(ini, []byte("[df_zmq]\nreplay_buffer_events = "+buffer+"\n"), 0o600))
 		o.ConfigFiles = []string{ini}
 	}
-	c := startResumeCluster(t, o, topicsN(4))
+	c := startCluster(t, o, topicsN(4), func(c *cluster, name string) []string {
+		return []string{"--state-file", statePath(c, name)}
+	})
 	ctl := c.controllers()[0]
 	var killedAt, killedPID int
 	var pos map[[3]string]uint64
