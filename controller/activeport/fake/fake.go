@@ -8,19 +8,16 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sync"
 
 	"github.com/dragonflow-go/dragonflow/controller/activeport"
+	"github.com/dragonflow-go/dragonflow/controller/internal/slot"
 	"github.com/dragonflow-go/dragonflow/internal/admin"
 )
 
 // Detector is the fake detector. It has no goroutine: Report calls the
 // handler on the caller's goroutine. Safe for concurrent use.
 type Detector struct {
-	mu      sync.RWMutex // read-held by calls in flight; Close takes it for writing
-	h       activeport.Handler
-	closed  bool
-	started bool
+	h *slot.Slot[activeport.Handler]
 }
 
 var (
@@ -29,46 +26,25 @@ var (
 )
 
 // New returns a fake detector.
-func New() *Detector { return &Detector{} }
+func New() *Detector {
+	return &Detector{h: slot.New[activeport.Handler]("activeport/fake", activeport.ErrClosed, activeport.ErrNotStarted)}
+}
 
 // Start implements activeport.Detector.
-func (d *Detector) Start(h activeport.Handler) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	switch {
-	case d.closed:
-		return activeport.ErrClosed
-	case d.started:
-		return errors.New("activeport/fake: already started")
-	case h == nil:
-		return errors.New("activeport/fake: nil handler")
-	}
-	d.h, d.started = h, true
-	return nil
-}
+func (d *Detector) Start(h activeport.Handler) error { return d.h.Start(h, h == nil) }
 
 // Report hands det to the controller as if it had been detected.
 func (d *Detector) Report(ctx context.Context, det activeport.Detection) (activeport.Result, error) {
 	if err := det.Validate(); err != nil {
 		return activeport.Result{}, err
 	}
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	switch {
-	case d.closed:
-		return activeport.Result{}, activeport.ErrClosed
-	case d.h == nil:
-		return activeport.Result{}, activeport.ErrNotStarted
-	}
-	return d.h(ctx, det)
+	return slot.Call(d.h, func(h activeport.Handler) (activeport.Result, error) { return h(ctx, det) })
 }
 
 // Close implements activeport.Detector: it waits for Report calls in
 // flight.
 func (d *Detector) Close() error {
-	d.mu.Lock()
-	d.closed = true
-	d.mu.Unlock()
+	d.h.Close()
 	return nil
 }
 

@@ -8,8 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 
+	"github.com/dragonflow-go/dragonflow/controller/internal/slot"
 	"github.com/dragonflow-go/dragonflow/controller/portsource"
 	"github.com/dragonflow-go/dragonflow/internal/admin"
 )
@@ -17,10 +17,7 @@ import (
 // Source is the fake port source. It has no goroutine: Set calls the
 // handler on the caller's goroutine. Safe for concurrent use.
 type Source struct {
-	mu      sync.RWMutex // held for reading by calls in flight; Close takes it for writing
-	h       portsource.Handler
-	closed  bool
-	started bool
+	h *slot.Slot[portsource.Handler]
 }
 
 var (
@@ -29,23 +26,12 @@ var (
 )
 
 // New returns a fake source.
-func New() *Source { return &Source{} }
+func New() *Source {
+	return &Source{h: slot.New[portsource.Handler]("portsource/fake", portsource.ErrClosed, portsource.ErrNotStarted)}
+}
 
 // Start implements portsource.Source.
-func (s *Source) Start(h portsource.Handler) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case s.closed:
-		return portsource.ErrClosed
-	case s.started:
-		return errors.New("portsource/fake: already started")
-	case h == nil:
-		return errors.New("portsource/fake: nil handler")
-	}
-	s.h, s.started = h, true
-	return nil
-}
+func (s *Source) Start(h portsource.Handler) error { return s.h.Start(h, h == nil) }
 
 // Set reports that port went up or down, as an OVS port added or deleted
 // would, and returns what the controller did.
@@ -56,22 +42,14 @@ func (s *Source) Set(ctx context.Context, port string, st portsource.Status) (po
 	if _, err := portsource.ParseStatus(string(st)); err != nil {
 		return portsource.Result{}, err
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	switch {
-	case s.closed:
-		return portsource.Result{}, portsource.ErrClosed
-	case s.h == nil:
-		return portsource.Result{}, portsource.ErrNotStarted
-	}
-	return s.h(ctx, portsource.Change{Port: port, Status: st})
+	return slot.Call(s.h, func(h portsource.Handler) (portsource.Result, error) {
+		return h(ctx, portsource.Change{Port: port, Status: st})
+	})
 }
 
 // Close implements portsource.Source: it waits for Set calls in flight.
 func (s *Source) Close() error {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
+	s.h.Close()
 	return nil
 }
 
