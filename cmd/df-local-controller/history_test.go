@@ -16,10 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dragonflow-go/dragonflow/config"
+	"github.com/dragonflow-go/dragonflow/internal/etcdtest"
 	"github.com/dragonflow-go/dragonflow/internal/testutil"
 	"github.com/dragonflow-go/dragonflow/model"
-	"github.com/dragonflow-go/dragonflow/nb/etcd"
-	"github.com/dragonflow-go/dragonflow/nb/etcd/embedded"
 	"github.com/dragonflow-go/dragonflow/nbapi"
 )
 
@@ -43,14 +42,7 @@ func readHistory(t *testing.T, path string) []HistoryLine {
 // delivered event with its outcome, appended by a second run.
 func TestHistoryFile(t *testing.T) {
 	dir := t.TempDir()
-	srv, err := embedded.Start(t.Context(), embedded.Config{
-		DataDir: filepath.Join(dir, "data"), ClientSocket: filepath.Join(dir, "etcd.sock"),
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, srv.Close()) })
-	db, err := etcd.New(t.Context(), etcd.Options{Endpoints: srv.Endpoints()})
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, db.Close()) })
+	srv, db := etcdtest.StartDB(t)
 	port := func() int {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)

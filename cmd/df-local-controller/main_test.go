@@ -16,10 +16,9 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/dragonflow-go/dragonflow/internal/admin"
+	"github.com/dragonflow-go/dragonflow/internal/etcdtest"
 	"github.com/dragonflow-go/dragonflow/internal/testutil"
 	"github.com/dragonflow-go/dragonflow/model"
-	"github.com/dragonflow-go/dragonflow/nb/etcd"
-	"github.com/dragonflow-go/dragonflow/nb/etcd/embedded"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -59,15 +58,7 @@ func TestConfigErrors(t *testing.T) {
 // printed its ready line, served its admin endpoint; on exit its
 // publisher row is gone.
 func TestRunAndStop(t *testing.T) {
-	dir := t.TempDir()
-	srv, err := embedded.Start(t.Context(), embedded.Config{
-		DataDir: filepath.Join(dir, "data"), ClientSocket: filepath.Join(dir, "etcd.sock"),
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, srv.Close()) })
-	db, err := etcd.New(t.Context(), etcd.Options{Endpoints: srv.Endpoints()})
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, db.Close()) })
+	srv, db := etcdtest.StartDB(t)
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

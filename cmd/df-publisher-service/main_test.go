@@ -14,14 +14,13 @@ import (
 	"time"
 
 	"github.com/dragonflow-go/dragonflow/internal/admin"
+	"github.com/dragonflow-go/dragonflow/internal/etcdtest"
 	"github.com/dragonflow-go/dragonflow/internal/testutil"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/dragonflow-go/dragonflow/model"
-	"github.com/dragonflow-go/dragonflow/nb/etcd"
-	"github.com/dragonflow-go/dragonflow/nb/etcd/embedded"
 )
 
 // syncBuffer is safe to read while the command under test writes to it.
@@ -66,14 +65,7 @@ func TestConfigErrors(t *testing.T) {
 // its socket are gone.
 func TestRunAndStop(t *testing.T) {
 	dir := t.TempDir()
-	srv, err := embedded.Start(t.Context(), embedded.Config{
-		DataDir: filepath.Join(dir, "data"), ClientSocket: filepath.Join(dir, "etcd.sock"),
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, srv.Close()) })
-	db, err := etcd.New(t.Context(), etcd.Options{Endpoints: srv.Endpoints()})
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, db.Close()) })
+	srv, db := etcdtest.StartDB(t)
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

@@ -13,11 +13,11 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/dragonflow-go/dragonflow/internal/etcdtest"
 	"github.com/dragonflow-go/dragonflow/internal/zapslog/zapslogtest"
 	"github.com/dragonflow-go/dragonflow/nb"
 	"github.com/dragonflow-go/dragonflow/nb/etcd"
 	"github.com/dragonflow-go/dragonflow/nb/etcd/embedded"
-	"github.com/dragonflow-go/dragonflow/nb/etcd/internal/etcdtest"
 )
 
 func TestRegistered(t *testing.T) {

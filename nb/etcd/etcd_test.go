@@ -8,10 +8,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/dragonflow-go/dragonflow/internal/etcdtest"
 	"github.com/dragonflow-go/dragonflow/nb"
 	"github.com/dragonflow-go/dragonflow/nb/etcd"
 	"github.com/dragonflow-go/dragonflow/nb/etcd/embedded"
-	"github.com/dragonflow-go/dragonflow/nb/etcd/internal/etcdtest"
 	"github.com/dragonflow-go/dragonflow/nb/nbtest"
 )
 

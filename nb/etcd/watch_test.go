@@ -10,9 +10,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dragonflow-go/dragonflow/internal/etcdtest"
 	"github.com/dragonflow-go/dragonflow/nb"
 	"github.com/dragonflow-go/dragonflow/nb/etcd/embedded"
-	"github.com/dragonflow-go/dragonflow/nb/etcd/internal/etcdtest"
 )
 
 // collect receives responses from ch until it holds n events.

@@ -16,9 +16,9 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/goleak"
 
+	"github.com/dragonflow-go/dragonflow/internal/etcdtest"
 	"github.com/dragonflow-go/dragonflow/internal/zapslog/zapslogtest"
 	"github.com/dragonflow-go/dragonflow/nb/etcd/embedded"
-	"github.com/dragonflow-go/dragonflow/nb/etcd/internal/etcdtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -1,4 +1,5 @@
-// Package etcdtest starts embedded etcd servers for the tests of nb/etcd.
+// Package etcdtest starts embedded etcd servers for tests, and NB DB
+// drivers connected to them.
 package etcdtest
 
 import (
@@ -7,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dragonflow-go/dragonflow/nb"
+	"github.com/dragonflow-go/dragonflow/nb/etcd"
 	"github.com/dragonflow-go/dragonflow/nb/etcd/embedded"
 )
 
@@ -44,4 +47,23 @@ func Start(t testing.TB, cfg embedded.Config) *embedded.Server {
 		}
 	})
 	return s
+}
+
+// StartDB starts a server on a unix socket in t.TempDir() and returns it
+// with an nb/etcd driver connected to it; both are closed at cleanup, the
+// driver first.
+func StartDB(t testing.TB) (*embedded.Server, nb.Driver) {
+	t.Helper()
+	dir := t.TempDir()
+	srv := Start(t, embedded.Config{DataDir: filepath.Join(dir, "data"), ClientSocket: filepath.Join(dir, "etcd.sock")})
+	db, err := etcd.New(t.Context(), etcd.Options{Endpoints: srv.Endpoints()})
+	if err != nil {
+		t.Fatalf("connect to embedded etcd: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("close the NB DB driver: %v", err)
+		}
+	})
+	return srv, db
 }
